@@ -1,0 +1,63 @@
+# CniVeth — see README.md. Every target that touches the network does so inside namespaces it creates.
+SHELL := /bin/bash
+DOTNET ?= dotnet
+export DOTNET_CLI_TELEMETRY_OPTOUT := 1
+export DOTNET_NOLOGO := 1
+export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
+
+PREFIX ?= /opt/cni
+BINDIR ?= $(PREFIX)/bin
+CONFDIR ?= /etc/cni/net.d
+DESTDIR ?=
+CONF ?= conf/10-cniveth.conflist
+
+OUT := out
+BIN := $(OUT)/cniveth
+SRC := $(shell find src -name '*.cs' -o -name '*.csproj')
+
+.PHONY: all build deps test unit-test integration-test demo install install-conf bench soak clean
+
+all: build
+
+# Debian packages the tests, demo and benchmarks need (no-op when present).
+deps:
+	@bash .ci/deps.sh
+
+build: $(BIN)
+
+$(BIN): $(SRC)
+	@mkdir -p $(OUT)
+	$(DOTNET) publish src/CniVeth/CniVeth.csproj -c Release -r linux-x64 -o $(OUT)/publish -nologo -clp:NoSummary 2>&1 | tee $(OUT)/publish.log
+	@if grep -E '(warning|error) (IL|CS)[0-9]+' $(OUT)/publish.log; then echo "publish produced warnings: failing the build" >&2; exit 1; fi
+	@cp $(OUT)/publish/cniveth $(BIN)
+	@ln -sf cniveth $(OUT)/host-local
+	@ls -l $(BIN)
+
+unit-test:
+	$(DOTNET) test tests/CniVeth.UnitTests/CniVeth.UnitTests.csproj -nologo -v q --logger "console;verbosity=minimal"
+
+integration-test: build deps
+	bash tests/integration/run.sh
+
+test: unit-test integration-test
+
+demo: build deps
+	bash tests/demo.sh
+
+install: build
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/cniveth
+	ln -sf cniveth $(DESTDIR)$(BINDIR)/host-local
+
+install-conf:
+	install -d $(DESTDIR)$(CONFDIR)
+	install -m 0644 $(CONF) $(DESTDIR)$(CONFDIR)/$(notdir $(CONF))
+
+bench: build deps
+	bash bench/run.sh
+
+soak: build deps
+	SOAK=1 bash tests/integration/run.sh soak
+
+clean:
+	rm -rf $(OUT) src/*/bin src/*/obj tests/*/bin tests/*/obj
