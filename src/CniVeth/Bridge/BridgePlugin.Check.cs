@@ -1,0 +1,60 @@
+using CniVeth.Cni;
+using CniVeth.Ipam;
+using CniVeth.Namespaces;
+using CniVeth.Netlink.Route;
+
+namespace CniVeth.Bridge;
+
+internal sealed partial class BridgePlugin
+{
+    /// <summary>Compares prevResult with the kernel: bridge, container veth and its enslaved peer,
+    /// every address and route, and the IPAM reservation. Any discrepancy names what is missing.</summary>
+    public void Check(CniRequest req)
+    {
+        NetConf conf = req.Conf;
+        NetConfValidator.ValidateBridge(conf, req.Version);
+        Result prev = req.PrevResult ?? throw new CniException(ErrorCode.InvalidNetworkConfig,
+            "Required prevResult missing", "CHECK needs the result of the ADD as prevResult");
+        string ifName = req.Env.IfName;
+
+        if (conf.HasIpam) IpamFactory.Create(conf).Check(req);
+
+        using NetNamespace home = NetNamespace.Current();
+        using NetNamespace netns = OpenContainerNetNs(req.Env.NetNs);
+        using RouteClient host = RouteClient.Open();
+        using RouteClient container = netns.Run(home, RouteClient.Open);
+
+        LinkInfo bridge = host.GetLink(conf.BridgeName) ?? throw Missing($"bridge \"{conf.BridgeName}\" does not exist");
+        if (bridge.Kind != "bridge") throw Missing($"\"{conf.BridgeName}\" is not a bridge");
+        ResultInterface? prevBridge = prev.Interfaces.FirstOrDefault(i => i.Name == conf.BridgeName && string.IsNullOrEmpty(i.Sandbox));
+        if (prevBridge?.Mac is { Length: > 0 } bmac && !bmac.Equals(bridge.MacString, StringComparison.OrdinalIgnoreCase))
+            throw Missing($"bridge \"{bridge.Name}\" has MAC {bridge.MacString}, prevResult says {bmac}");
+
+        LinkInfo peer = container.GetLink(ifName) ?? throw Missing($"interface \"{ifName}\" not found in {req.Env.NetNs}");
+        if (peer.Kind != "veth") throw Missing($"\"{ifName}\" in {req.Env.NetNs} is a {peer.Kind}, not a veth");
+        ResultInterface? prevPeer = prev.Interfaces.FirstOrDefault(i => i.Name == ifName && !string.IsNullOrEmpty(i.Sandbox));
+        if (prevPeer is null) throw Missing($"prevResult has no interface \"{ifName}\" with a sandbox");
+        if (prevPeer.Mac is { Length: > 0 } pmac && !pmac.Equals(peer.MacString, StringComparison.OrdinalIgnoreCase))
+            throw Missing($"\"{ifName}\" has MAC {peer.MacString}, prevResult says {pmac}");
+
+        LinkInfo? hostEnd = host.GetLink(peer.LinkIndex);
+        if (hostEnd is null || hostEnd.Kind != "veth") throw Missing($"the host end of \"{ifName}\" is missing");
+        if (hostEnd.MasterIndex != bridge.Index) throw Missing($"veth \"{hostEnd.Name}\" is not enslaved to bridge \"{bridge.Name}\"");
+
+        int containerIndex = prev.Interfaces.IndexOf(prevPeer);
+        var addrs = container.DumpAddresses(Rtnl.AF_UNSPEC, peer.Index);
+        foreach (ResultIp ip in prev.Ips.Where(i => i.Interface is null || i.Interface == containerIndex))
+            if (!addrs.Any(a => a.Address == ip.Address))
+                throw Missing($"address {ip.Address} is missing on \"{ifName}\"");
+
+        var routes = container.DumpRoutes(Rtnl.AF_INET).Concat(container.DumpRoutes(Rtnl.AF_INET6)).ToList();
+        foreach (ResultRoute r in prev.Routes)
+        {
+            bool found = routes.Any(k => k.Dst.PrefixLength == r.Dst.PrefixLength && k.Dst.Address.Equals(IpMath.Network(r.Dst))
+                && (r.Gw is null || r.Gw.Equals(k.Gateway)));
+            if (!found) throw Missing($"route {r.Dst}{(r.Gw is null ? "" : " via " + r.Gw)} is missing in {req.Env.NetNs}");
+        }
+    }
+
+    private static CniException Missing(string what) => new(ErrorCode.Internal, what, "the attachment no longer matches its ADD result");
+}

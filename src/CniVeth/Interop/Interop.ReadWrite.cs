@@ -1,0 +1,13 @@
+using System.Runtime.InteropServices;
+
+internal static partial class Interop
+{
+    internal static partial class Libc
+    {
+        [LibraryImport(Libraries.Libc, EntryPoint = "read", SetLastError = true)]
+        internal static unsafe partial nint Read(SafeFd fd, byte* buf, nint count);
+
+        [LibraryImport(Libraries.Libc, EntryPoint = "write", SetLastError = true)]
+        internal static unsafe partial nint Write(SafeFd fd, byte* buf, nint count);
+    }
+}
