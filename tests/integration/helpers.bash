@@ -17,6 +17,7 @@ new_ns() {
   local __var=$1
   unshare --net --fork --kill-child sleep infinity >/dev/null 2>&1 3>&- &
   local pid=$!
+  disown "$pid" 2>/dev/null || true   # no "Killed" job notices at teardown
   # wait for the child to exist in its own namespace
   local child=""
   for _ in $(seq 1 200); do
