@@ -131,6 +131,9 @@ internal sealed class Attachment
 
 [JsonSourceGenerationOptions(
     GenerationMode = JsonSourceGenerationMode.Metadata,
+    // Go's encoding/json matches keys case-insensitively: configs that work with the reference
+    // plugins ("isgateway", "MTU") must work here too.
+    PropertyNameCaseInsensitive = true,
     ReadCommentHandling = JsonCommentHandling.Disallow,
     AllowTrailingCommas = false,
     NumberHandling = JsonNumberHandling.Strict)]
