@@ -13,7 +13,7 @@ namespace CniVeth.Cni;
 internal static class PluginHost
 {
     private const int Failure = 1;
-    private static int _replied; // set once stdout has been written (see the unhandled-exception guard)
+    private static int _replied; // set once the process has answered (see the unhandled-exception guard)
 
     public static int Run(ICniPlugin plugin)
     {
@@ -21,7 +21,9 @@ internal static class PluginHost
         using var stdout = Console.OpenStandardOutput();
         // VERSION from a terminal must not wait for input the Go plugins would not read either.
         using var stdin = Console.IsInputRedirected ? Console.OpenStandardInput() : Stream.Null;
-        return Run(plugin, Environment.GetEnvironmentVariable, stdin, stdout, Console.Error);
+        int exitCode = Run(plugin, Environment.GetEnvironmentVariable, stdin, stdout, Console.Error);
+        Interlocked.Exchange(ref _replied, 1);
+        return exitCode;
     }
 
     /// <summary>The whole invocation against injectable environment and streams; returns the exit code.</summary>
@@ -141,7 +143,6 @@ internal static class PluginHost
 
     private static void WriteReply(Stream stdout, byte[] reply)
     {
-        if (Interlocked.Exchange(ref _replied, 1) == 1) return; // the crash handler already answered
         try
         {
             stdout.Write(reply);
