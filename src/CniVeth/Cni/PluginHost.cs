@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 
 namespace CniVeth.Cni;
@@ -38,6 +39,7 @@ internal static class PluginHost
             return 0;
         }
 
+        // The version errors are reported in: the request's once it is known and supported.
         var replyVersion = new StrongBox<string>(CniVersions.Latest);
         byte[] reply;
         int exitCode = 0;
@@ -54,7 +56,7 @@ internal static class PluginHost
         }
         catch (Exception e)
         {
-            reply = ErrorReply.FromException(replyVersion.Value, e);
+            reply = ErrorReply.FromException(replyVersion.Value ?? CniVersions.Latest, e);
             exitCode = Failure;
         }
         WriteReply(stdout, reply);
@@ -171,10 +173,5 @@ internal static class PluginHost
             }
         }
         Environment.Exit(Failure);
-    }
-
-    private sealed class StrongBox<T>(T value)
-    {
-        public T Value { get; set; } = value;
     }
 }
