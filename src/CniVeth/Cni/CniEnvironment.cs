@@ -20,6 +20,7 @@ internal sealed class CniEnvironment
         IfName = get("CNI_IFNAME") ?? "",
         Args = get("CNI_ARGS") ?? "",
         Path = get("CNI_PATH") ?? "",
-        NetNsOverride = get("CNI_NETNS_OVERRIDE") is "1" or "true" or "True",
+        // skel compares case-insensitively with "true", or "1"
+        NetNsOverride = get("CNI_NETNS_OVERRIDE") is { } o && (o == "1" || o.Equals("true", StringComparison.OrdinalIgnoreCase)),
     };
 }

@@ -14,4 +14,24 @@ internal sealed class CniRequest
     public Result? PrevResult { get; init; }
 
     public string NetworkName => Conf.Name ?? "";
+
+    private string? _mac;
+    private bool _macResolved;
+    private IReadOnlyList<System.Net.IPAddress>? _requestedIps;
+
+    /// <summary>Container MAC asked for (runtimeConfig.mac &gt; args.cni.mac &gt; CNI_ARGS MAC), normalized to
+    /// "c2:11:22:33:44:55"; null when none. Throws CniException code 7 on first access if invalid, so
+    /// only verbs that use it (ADD) fail on a bad value.</summary>
+    public string? Mac
+    {
+        get
+        {
+            if (!_macResolved) { _mac = RequestedValues.Mac(Conf, Args); _macResolved = true; }
+            return _mac;
+        }
+    }
+
+    /// <summary>Static addresses asked for: runtimeConfig.ips + (args.cni.ips, else CNI_ARGS IP).
+    /// Prefixes ignored. Throws CniException code 7 on first access if one is invalid.</summary>
+    public IReadOnlyList<System.Net.IPAddress> RequestedIps => _requestedIps ??= RequestedValues.Ips(Conf, Args);
 }

@@ -51,6 +51,14 @@ internal sealed class NetConf
     /// <summary>Effective bridge name: the reference default is cni0.</summary>
     [JsonIgnore] public string BridgeName => string.IsNullOrEmpty(Bridge) ? "cni0" : Bridge!;
     [JsonIgnore] public bool HasIpam => !string.IsNullOrEmpty(Ipam?.Type);
+
+    /// <summary>GC's list of attachments to keep, from both key spellings (libcni sends both);
+    /// entries missing containerID or ifname are skipped.</summary>
+    public IReadOnlySet<(string ContainerId, string IfName)> ValidAttachmentSet() =>
+        (ValidAttachments ?? []).Concat(LegacyAttachments ?? [])
+            .Where(a => a is { ContainerId.Length: > 0, IfName.Length: > 0 })
+            .Select(a => (a.ContainerId!, a.IfName!))
+            .ToHashSet();
 }
 
 internal sealed class VlanTrunk
@@ -131,6 +139,9 @@ internal sealed class Attachment
 
 [JsonSourceGenerationOptions(
     GenerationMode = JsonSourceGenerationMode.Metadata,
+    // Go's encoding/json matches keys case-insensitively: configs that work with the reference
+    // plugins ("isgateway", "MTU") must work here too.
+    PropertyNameCaseInsensitive = true,
     ReadCommentHandling = JsonCommentHandling.Disallow,
     AllowTrailingCommas = false,
     NumberHandling = JsonNumberHandling.Strict)]

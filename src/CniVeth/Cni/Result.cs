@@ -7,6 +7,9 @@ internal readonly record struct CidrAddress(IPAddress Address, int PrefixLength)
 {
     public bool IsIPv4 => Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork;
     public override string ToString() => $"{Address}/{PrefixLength}";
+
+    /// <summary>Strict parse of "addr/prefix" (see AddressText).</summary>
+    public static bool TryParse(string? text, out CidrAddress cidr) => AddressText.TryParseCidr(text, out cidr);
 }
 
 /// <summary>The one internal result model, shaped like spec 1.1. Converted on output (ResultWriter).</summary>
@@ -39,7 +42,7 @@ internal sealed class ResultIp
 
 internal sealed class ResultRoute
 {
-    /// <summary>Destination network (host bits cleared by the parser).</summary>
+    /// <summary>Destination network, kept exactly as given (host bits are not cleared).</summary>
     public required CidrAddress Dst { get; set; }
     public IPAddress? Gw { get; set; }
     public int? Mtu { get; set; }
