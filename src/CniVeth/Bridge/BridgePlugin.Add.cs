@@ -14,8 +14,7 @@ internal sealed partial class BridgePlugin
         NetConf conf = req.Conf;
         NetConfValidator.ValidateBridge(conf, req.Version);
         string network = req.NetworkName, containerId = req.Env.ContainerId, ifName = req.Env.IfName;
-        string? mac = RequestedMac(req);
-        byte[]? macBytes = mac is null ? null : ParseMac(mac);
+        byte[]? macBytes = req.Mac is string mac ? AddressText.MacBytes(mac) : null;
 
         using NetNamespace home = NetNamespace.Current();
         using NetNamespace netns = OpenContainerNetNs(req.Env.NetNs);
@@ -234,16 +233,5 @@ internal sealed partial class BridgePlugin
         System.Security.Cryptography.RandomNumberGenerator.Fill(mac);
         mac[0] = (byte)((mac[0] & 0xfe) | 0x02); // unicast, locally administered
         return mac;
-    }
-
-    private static byte[] ParseMac(string mac)
-    {
-        try
-        {
-            byte[] b = Messages.ParseMac(mac);
-            if (b.Length == 6) return b;
-        }
-        catch (FormatException) { }
-        throw new CniException(ErrorCode.InvalidNetworkConfig, $"invalid MAC address \"{mac}\"", "expected six hex bytes like 02:42:ac:11:00:02");
     }
 }

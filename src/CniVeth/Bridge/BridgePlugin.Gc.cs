@@ -17,9 +17,7 @@ internal sealed partial class BridgePlugin
     {
         NetConf conf = req.Conf;
         string network = req.NetworkName;
-        var valid = new HashSet<(string, string)>(
-            (conf.ValidAttachments ?? conf.LegacyAttachments ?? new List<Attachment>())
-            .Select(a => (a.ContainerId ?? "", a.IfName ?? "")));
+        IReadOnlySet<(string ContainerId, string IfName)> valid = conf.ValidAttachmentSet();
         var errors = new List<string>();
         var released = new List<IPAddress>();
 

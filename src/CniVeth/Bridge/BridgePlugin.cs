@@ -19,10 +19,6 @@ internal sealed partial class BridgePlugin : ICniPlugin
         if (request.Conf.HasIpam) IpamFactory.Create(request.Conf).Status(request);
     }
 
-    /// <summary>MAC precedence: CNI_ARGS MAC &lt; args.cni.mac &lt; runtimeConfig.mac.</summary>
-    private static string? RequestedMac(CniRequest r) =>
-        r.Conf.RuntimeConfig?.Mac ?? r.Conf.Args?.Cni?.Mac ?? r.Args.Mac;
-
     /// <summary>Opens CNI_NETNS, turning its problems into CNI errors a person can act on.</summary>
     private static NetNamespace OpenContainerNetNs(string path)
     {

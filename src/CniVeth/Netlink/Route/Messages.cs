@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.NetworkInformation;
 using CniVeth.Cni;
 
 namespace CniVeth.Netlink.Route;
@@ -156,6 +155,4 @@ internal static class Messages
         }
         b.EndMessage();
     }
-
-    public static byte[] ParseMac(string mac) => PhysicalAddress.Parse(mac.Replace(':', '-')).GetAddressBytes();
 }
