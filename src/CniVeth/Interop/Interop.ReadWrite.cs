@@ -1,0 +1,13 @@
+using System.Runtime.InteropServices;
+
+internal static partial class Interop
+{
+    internal static partial class Libc
+    {
+        [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+        internal static unsafe partial nint Read(int fd, byte* buffer, nint count);
+
+        [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+        internal static unsafe partial nint Write(int fd, byte* buffer, nint count);
+    }
+}
