@@ -2,13 +2,28 @@ using CniVeth.Cni;
 
 namespace CniVeth.Ipam;
 
-/// <summary>Standalone host-local IPAM plugin (binary invoked as "host-local"). (stub)</summary>
-internal sealed class HostLocalPlugin : ICniPlugin
+/// <summary>Standalone host-local IPAM plugin (binary invoked as "host-local", e.g. by ptp or macvlan):
+/// returns the reference's IPAM result shape (ips without interface, routes, dns).</summary>
+internal sealed class HostLocalPlugin(IIpam ipam) : ICniPlugin
 {
+    public HostLocalPlugin() : this(new HostLocalIpam()) { }
+
     public string Name => "host-local (cniveth)";
-    public Result Add(CniRequest request) => throw CniException.Internal("not implemented");
-    public void Del(CniRequest request) => throw CniException.Internal("not implemented");
-    public void Check(CniRequest request) => throw CniException.Internal("not implemented");
-    public void Gc(CniRequest request) => throw CniException.Internal("not implemented");
-    public void Status(CniRequest request) => throw CniException.Internal("not implemented");
+
+    public Result Add(CniRequest request) => ipam.Add(request);
+
+    public void Del(CniRequest request) => ipam.Del(request);
+
+    public void Check(CniRequest request) => ipam.Check(request);
+
+    public void Gc(CniRequest request) => ipam.Gc(request, ValidAttachments(request.Conf));
+
+    public void Status(CniRequest request) => ipam.Status(request);
+
+    /// <summary>cni.dev/valid-attachments, or the older spelling cni.dev/attachments.</summary>
+    public static IReadOnlySet<(string ContainerId, string IfName)> ValidAttachments(NetConf conf) =>
+        (conf.ValidAttachments ?? conf.LegacyAttachments ?? [])
+            .Where(a => !string.IsNullOrEmpty(a.ContainerId))
+            .Select(a => (a.ContainerId!, a.IfName ?? ""))
+            .ToHashSet();
 }

@@ -1,0 +1,55 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace CniVeth.Ipam.Allocation;
+
+/// <summary>Addresses as 128-bit integers, so v4 and v6 share one arithmetic (v4 uses the low 32 bits).</summary>
+internal static class IpMath
+{
+    public static int BitLength(AddressFamily family) => family == AddressFamily.InterNetwork ? 32 : 128;
+
+    public static UInt128 ToNumber(IPAddress address)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out int written);
+        UInt128 value = 0;
+        for (int i = 0; i < written; i++) value = (value << 8) | bytes[i];
+        return value;
+    }
+
+    public static IPAddress FromNumber(UInt128 value, AddressFamily family)
+    {
+        int length = family == AddressFamily.InterNetwork ? 4 : 16;
+        var bytes = new byte[length];
+        for (int i = length - 1; i >= 0; i--)
+        {
+            bytes[i] = (byte)(value & 0xFF);
+            value >>= 8;
+        }
+        return new IPAddress(bytes);
+    }
+
+    /// <summary>Mask of the host part for a prefix, e.g. 0xFF for a v4 /24.</summary>
+    public static UInt128 HostMask(AddressFamily family, int prefixLength)
+    {
+        int hostBits = BitLength(family) - prefixLength;
+        return hostBits >= 128 ? UInt128.MaxValue : (UInt128.One << hostBits) - 1;
+    }
+
+    /// <summary>Strips an IPv4-mapped IPv6 form (::ffff:a.b.c.d) so equal addresses compare equal.</summary>
+    public static IPAddress Canonical(IPAddress address) =>
+        address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+
+    /// <summary>Parses "a.b.c.d" or "a.b.c.d/nn" (the prefix is ignored, as the reference does).</summary>
+    public static bool TryParseAddress(string? text, out IPAddress address)
+    {
+        address = IPAddress.None;
+        if (string.IsNullOrWhiteSpace(text)) return false;
+        string plain = text.Trim();
+        int slash = plain.IndexOf('/');
+        if (slash >= 0) plain = plain[..slash];
+        if (plain.Contains('%') || !IPAddress.TryParse(plain, out var parsed)) return false;
+        address = Canonical(parsed);
+        return true;
+    }
+}

@@ -1,0 +1,34 @@
+using System.Net;
+using CniVeth.Cni;
+using CniVeth.Ipam.Allocation;
+
+namespace CniVeth.Ipam.Config;
+
+/// <summary>ipam.routes → result routes (returned as given; dst host bits cleared).</summary>
+internal static class RouteParser
+{
+    public static List<ResultRoute> Parse(IEnumerable<RouteConf>? routes)
+    {
+        var result = new List<ResultRoute>();
+        foreach (var route in routes ?? [])
+        {
+            string dst = route.Dst ?? "";
+            int slash = dst.IndexOf('/');
+            if (slash < 0 || !IPAddress.TryParse(dst[..slash], out var address)
+                || !int.TryParse(dst[(slash + 1)..], out int prefix)
+                || prefix < 0 || prefix > IpMath.BitLength(address.AddressFamily))
+                throw CniException.Config($"invalid route dst \"{dst}\" in ipam.routes");
+            UInt128 network = IpMath.ToNumber(address) & ~IpMath.HostMask(address.AddressFamily, prefix);
+            IPAddress? gw = null;
+            if (!string.IsNullOrEmpty(route.Gw) && !IPAddress.TryParse(route.Gw, out gw))
+                throw CniException.Config($"invalid route gw \"{route.Gw}\" in ipam.routes");
+            result.Add(new ResultRoute
+            {
+                Dst = new CidrAddress(IpMath.FromNumber(network, address.AddressFamily), prefix),
+                Gw = gw, Mtu = route.Mtu, AdvMss = route.AdvMss, Priority = route.Priority,
+                Table = route.Table, Scope = route.Scope,
+            });
+        }
+        return result;
+    }
+}

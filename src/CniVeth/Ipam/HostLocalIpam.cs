@@ -1,0 +1,138 @@
+using System.Net;
+using Dns = CniVeth.Cni.Dns;
+using CniVeth.Cni;
+using CniVeth.Ipam.Allocation;
+using CniVeth.Ipam.Config;
+using CniVeth.Ipam.Store;
+
+namespace CniVeth.Ipam;
+
+/// <summary>The built-in host-local IPAM (reference-compatible store; see HostLocalStore).</summary>
+internal sealed class HostLocalIpam(StoreOptions options) : IIpam
+{
+    public HostLocalIpam() : this(StoreOptions.FromEnvironment()) { }
+
+    public Result Add(CniRequest request)
+    {
+        var config = IpamConfig.FromRequest(request);
+        Dns? dns = config.ResolvConf is null ? null : ResolvConfParser.ParseFile(config.ResolvConf);
+        var owner = OwnerOf(request);
+
+        using var store = HostLocalStore.Open(config.Location, options)!;
+        var result = new Result();
+        try
+        {
+            for (int i = 0; i < config.RangeSets.Count; i++)
+            {
+                try
+                {
+                    result.Ips.Add(Allocator.Allocate(store, config.RangeSets[i], i, owner, config.Requested[i]));
+                }
+                catch (CniException e)
+                {
+                    throw new CniException(e.Code, $"failed to allocate for range {i}: {e.Message}", e.Details);
+                }
+            }
+        }
+        catch
+        {
+            foreach (var ip in result.Ips) store.Release(ip.Address.Address, owner); // all or nothing
+            throw;
+        }
+        result.Routes.AddRange(config.Routes);
+        result.Dns = dns;
+        return result;
+    }
+
+    /// <summary>Needs only a valid name and dataDir: DEL must work even when the ranges are not
+    /// passed again (e.g. runtime ipRanges) or were edited since ADD.</summary>
+    public IReadOnlyList<IPAddress> Del(CniRequest request)
+    {
+        var owner = OwnerOf(request);
+        using var store = HostLocalStore.Open(StoreLocation.FromConf(request.Conf), options, create: false);
+        if (store is null) return [];
+        var released = store.ReleaseAll(owner);
+        // Reference rule: files in the legacy id-only format are released only when nothing matched.
+        if (released.Count == 0) released = store.ReleaseAll(owner with { IfName = null });
+        return released;
+    }
+
+    public void Check(CniRequest request)
+    {
+        var config = IpamConfig.FromRequest(request);
+        var owner = OwnerOf(request);
+        using var store = HostLocalStore.Open(config.Location, options, create: false);
+        var held = store is null ? [] : store.AddressesOf(owner).Concat(store.AddressesOf(owner with { IfName = null })).ToList();
+        if (held.Count == 0)
+            throw CniException.Internal(
+                $"host-local: no address reserved for container {owner.ContainerId} interface {owner.IfName} in {config.Location.NetworkDir}");
+        if (request.PrevResult is null) return;
+
+        var expected = request.PrevResult.Ips.Select(ip => IpMath.Canonical(ip.Address.Address))
+            .Where(a => config.RangeSets.Any(s => s.Contains(a))).ToList();
+        foreach (var address in expected.Where(a => !held.Contains(a)))
+            throw CniException.Internal($"host-local: address {address} of prevResult is not reserved for container {owner.ContainerId} interface {owner.IfName}");
+        foreach (var address in held.Where(a => !expected.Contains(a)))
+            throw CniException.Internal($"host-local: reserved address {address} of container {owner.ContainerId} interface {owner.IfName} is missing from prevResult");
+    }
+
+    public IReadOnlyList<ReleasedAddress> Gc(CniRequest request, IReadOnlySet<(string ContainerId, string IfName)> valid)
+    {
+        using var store = HostLocalStore.Open(StoreLocation.FromConf(request.Conf), options, create: false);
+        if (store is null) return [];
+        var validIds = valid.Select(v => v.ContainerId).ToHashSet();
+        var released = new List<ReleasedAddress>();
+        var errors = new List<string>();
+        foreach (var (address, owner) in store.ScanAll())
+        {
+            // Legacy id-only files carry no ifname: kept while their container is valid at all.
+            bool keep = owner is { } o && (o.IsLegacy ? validIds.Contains(o.ContainerId) : valid.Contains((o.ContainerId, o.IfName!)));
+            if (keep) continue;
+            try
+            {
+                if (store.Remove(address))
+                    released.Add(new ReleasedAddress(owner?.ContainerId ?? "", owner?.IfName ?? "", address));
+            }
+            catch (CniException e) { errors.Add(e.Message); }
+        }
+        store.RebuildIndex();
+        if (errors.Count > 0) throw new CniException(ErrorCode.IoFailure, "GC: " + string.Join("; ", errors));
+        return released;
+    }
+
+    public void Status(CniRequest request)
+    {
+        var config = IpamConfig.FromRequest(request);
+        using var store = OpenForStatus(config.Location);
+        for (int i = 0; i < config.RangeSets.Count; i++)
+            if (!Allocator.HasFreeAddress(store, config.RangeSets[i], i))
+                throw new CniException(ErrorCode.NotAvailable,
+                    $"no IP addresses available in range set: {config.RangeSets[i]}");
+    }
+
+    private HostLocalStore OpenForStatus(StoreLocation location)
+    {
+        HostLocalStore? store = null;
+        try
+        {
+            store = HostLocalStore.Open(location, options)!;
+            store.ProbeWritable();
+            return store;
+        }
+        catch (CniException e) when (e.Code == ErrorCode.IoFailure)
+        {
+            store?.Dispose();
+            throw new CniException(ErrorCode.NotAvailable,
+                $"IPAM data directory {location.NetworkDir} is not writable: {e.Message}");
+        }
+    }
+
+    private static ReservationOwner OwnerOf(CniRequest request)
+    {
+        if (string.IsNullOrEmpty(request.Env.ContainerId))
+            throw new CniException(ErrorCode.InvalidEnvironment, "CNI_CONTAINERID is required by host-local IPAM");
+        if (string.IsNullOrEmpty(request.Env.IfName))
+            throw new CniException(ErrorCode.InvalidEnvironment, "CNI_IFNAME is required by host-local IPAM");
+        return new ReservationOwner(request.Env.ContainerId, request.Env.IfName);
+    }
+}

@@ -1,0 +1,166 @@
+using System.Net;
+using CniVeth.Cni;
+using CniVeth.Ipam.Config;
+using CniVeth.Ipam.Store;
+
+namespace CniVeth.UnitTests.Ipam;
+
+public class HostLocalStoreTests : IDisposable
+{
+    private readonly IpamFixture _f = new();
+    public void Dispose() => _f.Dispose();
+
+    private StoreLocation Location => new(_f.DataDir, "net1");
+    private HostLocalStore Open() => HostLocalStore.Open(Location, _f.Options)!;
+    private static readonly ReservationOwner A = new("ctr-a", "eth0");
+
+    [Fact]
+    public void ReserveWritesReferenceFormatAndLeavesNoTemporaryFile()
+    {
+        using (var s = Open()) Assert.True(s.TryReserve(IPAddress.Parse("10.0.0.5"), A));
+        Assert.Equal("ctr-a\r\neth0", _f.ReadReservation("10.0.0.5"));
+        Assert.False(File.Exists(Path.Combine(_f.NetDir, ".cniveth", HostLocalStore.ScratchName)));
+        Assert.Equal(["10.0.0.5"], _f.ReservationNames());
+    }
+
+    [Fact]
+    public void ReserveOfATakenAddressFailsWithoutTouchingIt()
+    {
+        File.WriteAllText(Path.Combine(Directory.CreateDirectory(_f.NetDir).FullName, "10.0.0.5"), "other\r\neth0");
+        using (var s = Open()) Assert.False(s.TryReserve(IPAddress.Parse("10.0.0.5"), A));
+        Assert.Equal("other\r\neth0", _f.ReadReservation("10.0.0.5"));
+    }
+
+    [Fact]
+    public void OwnerParsingTrimsAndReadsLegacy()
+    {
+        Assert.Equal(new ReservationOwner("x", "eth0"), ReservationOwner.Parse(" x\r\neth0\n"));
+        Assert.Equal(new ReservationOwner("x", null), ReservationOwner.Parse("x\n"));
+        Assert.Null(ReservationOwner.Parse("  "));
+    }
+
+    [Fact]
+    public void IndexFileNamesAreSafeAndUnambiguous()
+    {
+        Assert.Equal("o-a%2Bb+c", new ReservationOwner("a+b", "c").IndexFileName);
+        Assert.NotEqual(new ReservationOwner("a+b", "c").IndexFileName, new ReservationOwner("a", "b+c").IndexFileName);
+        Assert.DoesNotContain('/', new ReservationOwner("../x", "y/z").IndexFileName);
+    }
+
+    [Fact]
+    public void ForeignReservationsAreFoundAfterTheDirectoryChanged()
+    {
+        using (var s = Open()) s.TryReserve(IPAddress.Parse("10.0.0.5"), A);
+        // The reference plugin adds a file for the same owner: the index must learn it.
+        File.WriteAllText(Path.Combine(_f.NetDir, "10.0.0.6"), "ctr-a\r\neth0");
+        using (var s = Open())
+        {
+            Assert.True(s.IndexWasRebuilt);
+            Assert.Equal(["10.0.0.5", "10.0.0.6"], s.AddressesOf(A).Select(a => a.ToString()).Order());
+        }
+        using (var s = Open()) Assert.False(s.IndexWasRebuilt); // fresh again: no rescan
+    }
+
+    [Fact]
+    public void ForeignDeletionIsHarmless()
+    {
+        using (var s = Open()) s.TryReserve(IPAddress.Parse("10.0.0.5"), A);
+        File.Delete(Path.Combine(_f.NetDir, "10.0.0.5"));
+        using (var s = Open()) Assert.Empty(s.ReleaseAll(A));
+    }
+
+    [Fact]
+    public void StaleIndexEntryIsNeverTrusted()
+    {
+        using (var s = Open()) s.TryReserve(IPAddress.Parse("10.0.0.5"), A);
+        // Same-size in-place rewrite (no directory change): verification still refuses it.
+        File.WriteAllText(Path.Combine(_f.NetDir, "10.0.0.5"), "ctr-b\r\neth0");
+        using (var s = Open()) Assert.Empty(s.ReleaseAll(A));
+        Assert.Single(_f.ReservationNames());
+    }
+
+    [Fact]
+    public void DeletedIndexIsRebuilt()
+    {
+        using (var s = Open()) s.TryReserve(IPAddress.Parse("10.0.0.5"), A);
+        Directory.Delete(Path.Combine(_f.NetDir, ".cniveth"), recursive: true);
+        using (var s = Open())
+        {
+            Assert.True(s.IndexWasRebuilt);
+            Assert.Equal(["10.0.0.5"], s.ReleaseAll(A).Select(a => a.ToString()));
+        }
+    }
+
+    [Fact]
+    public void UnchangedStoreIsNotRescanned()
+    {
+        using (var s = Open()) s.TryReserve(IPAddress.Parse("10.0.0.5"), A);
+        using (var s = Open()) Assert.False(s.IndexWasRebuilt);
+        using (var s = Open()) { s.ReleaseAll(A); }
+        using (var s = Open()) Assert.False(s.IndexWasRebuilt);
+    }
+
+    [Fact]
+    public void LastReservedIsReplacedAtomically()
+    {
+        using (var s = Open())
+        {
+            s.SetLastReserved(0, IPAddress.Parse("10.0.0.9"));
+            s.SetLastReserved(0, IPAddress.Parse("10.0.0.10"));
+            Assert.Equal("10.0.0.10", s.LastReserved(0)!.ToString());
+        }
+        Assert.Equal("10.0.0.10", File.ReadAllText(Path.Combine(_f.NetDir, "last_reserved_ip.0")));
+    }
+
+    [Fact]
+    public void SymlinkedNetworkDirectoryIsRefused()
+    {
+        string real = Directory.CreateDirectory(Path.Combine(_f.DataDir, "elsewhere")).FullName;
+        File.CreateSymbolicLink(_f.NetDir, real);
+        var e = Assert.Throws<CniException>(() => Open());
+        Assert.Contains("symlink", e.Message);
+    }
+
+    [Fact]
+    public void SymlinkNamedLikeAnAddressCountsAsTakenAndIsNeverFollowed()
+    {
+        Directory.CreateDirectory(_f.NetDir);
+        string target = Path.Combine(_f.DataDir, "victim");
+        File.WriteAllText(target, "secret");
+        File.CreateSymbolicLink(Path.Combine(_f.NetDir, "10.0.0.5"), target);
+        using (var s = Open())
+        {
+            Assert.False(s.TryReserve(IPAddress.Parse("10.0.0.5"), A));
+            Assert.Null(s.OwnerOf(IPAddress.Parse("10.0.0.5")));
+        }
+        Assert.Equal("secret", File.ReadAllText(target));
+    }
+
+    [Fact]
+    public void LockTimeoutIsTryAgainLater()
+    {
+        using var held = Open();
+        var options = new StoreOptions { BootId = () => "boot-1", BootTime = () => _f.BootTime, LockTimeout = TimeSpan.FromMilliseconds(200) };
+        var e = Assert.Throws<CniException>(() => HostLocalStore.Open(Location, options));
+        Assert.Equal(11, e.Code);
+    }
+
+    [Fact]
+    public void OpenWithoutCreateOnMissingStoreIsNull() =>
+        Assert.Null(HostLocalStore.Open(Location, _f.Options, create: false));
+
+    [Fact]
+    public void FirstUseSweepsOnlyPreBootFiles()
+    {
+        Directory.CreateDirectory(_f.NetDir);
+        File.WriteAllText(Path.Combine(_f.NetDir, "10.0.0.5"), "old\r\neth0");
+        File.SetLastWriteTimeUtc(Path.Combine(_f.NetDir, "10.0.0.5"), DateTime.UtcNow.AddDays(-3));
+        File.WriteAllText(Path.Combine(_f.NetDir, "10.0.0.6"), "live\r\neth0");
+        File.WriteAllText(Path.Combine(_f.NetDir, "last_reserved_ip.0"), "10.0.0.6");
+        File.SetLastWriteTimeUtc(Path.Combine(_f.NetDir, "last_reserved_ip.0"), DateTime.UtcNow.AddDays(-3));
+        using (var s = Open()) Assert.Equal(["10.0.0.5"], s.ReleasedAtBoot.Select(a => a.ToString()));
+        Assert.Equal(["10.0.0.6"], _f.ReservationNames());
+        Assert.True(File.Exists(Path.Combine(_f.NetDir, "last_reserved_ip.0")));
+        Assert.Equal("boot-1", File.ReadAllText(Path.Combine(_f.NetDir, ".cniveth", "boot_id")).Trim());
+    }
+}
