@@ -37,7 +37,7 @@ internal static class Nft
     public const ushort RULE_TABLE = 1, RULE_CHAIN = 2, RULE_HANDLE = 3, RULE_EXPRESSIONS = 4, RULE_USERDATA = 7;
     // enum nft_set_attributes
     public const ushort SET_TABLE = 1, SET_NAME = 2, SET_FLAGS = 3, SET_KEY_TYPE = 4, SET_KEY_LEN = 5,
-        SET_DATA_TYPE = 6, SET_DATA_LEN = 7, SET_USERDATA = 13;
+        SET_DATA_TYPE = 6, SET_DATA_LEN = 7, SET_ID = 10, SET_USERDATA = 13;
     // enum nft_set_flags
     public const uint SET_F_INTERVAL = 0x4, SET_F_MAP = 0x8;
     // enum nft_set_elem_list_attributes

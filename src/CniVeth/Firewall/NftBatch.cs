@@ -17,6 +17,7 @@ internal sealed class NftBatch
 {
     private readonly NetlinkMessageBuilder _b = new();
     private int _acks;
+    private uint _setIds;
     private bool _ended;
 
     public NftBatch()
@@ -81,7 +82,8 @@ internal sealed class NftBatch
     /// <summary>NFT_MSG_NEWSET. With <paramref name="exclusive"/> an existing set is EEXIST, which lets
     /// "create the set and its rule" happen once however many processes race.</summary>
     public int AddSet(byte family, string table, string set, uint flags, uint keyType, uint keyLen,
-        uint dataType = 0, uint dataLen = 0, string? comment = null, bool exclusive = false)
+        uint dataType = 0, uint dataLen = 0, string? comment = null, bool exclusive = false,
+        uint keyByteOrder = 0, uint dataByteOrder = 0)
     {
         var b = Begin(Nft.MSG_NEWSET, family, (ushort)(Nl.F_CREATE | (exclusive ? Nl.F_EXCL : 0)));
         b.String(Nft.SET_TABLE, table)
@@ -93,7 +95,14 @@ internal sealed class NftBatch
         {
             b.U32Be(Nft.SET_DATA_TYPE, dataType).U32Be(Nft.SET_DATA_LEN, dataLen);
         }
-        if (comment != null) b.Attr(Nft.SET_USERDATA, Udata(Nft.UDATA_SET_COMMENT, comment));
+        b.U32Be(Nft.SET_ID, ++_setIds); // required by the kernel: names the set within the transaction
+        // Userdata is for nft(8) only: byte order hints (a string key like ifname is host order, which nft
+        // cannot guess without them) and the comment.
+        var ud = new List<byte>();
+        if (keyByteOrder != 0) ud.AddRange(UdataU32(Nft.UDATA_SET_KEYBYTEORDER, keyByteOrder));
+        if (dataByteOrder != 0) ud.AddRange(UdataU32(Nft.UDATA_SET_DATABYTEORDER, dataByteOrder));
+        if (comment != null) ud.AddRange(Udata(Nft.UDATA_SET_COMMENT, comment));
+        if (ud.Count > 0) b.Attr(Nft.SET_USERDATA, ud.ToArray());
         return End();
     }
 
@@ -146,6 +155,16 @@ internal sealed class NftBatch
         r[0] = type;
         r[1] = (byte)(n + 1);
         s.AsSpan(0, n).CopyTo(r.AsSpan(2));
+        return r;
+    }
+
+    /// <summary>A userdata TLV holding a host-order u32 (nft's byte order hints).</summary>
+    internal static byte[] UdataU32(byte type, uint v)
+    {
+        var r = new byte[6];
+        r[0] = type;
+        r[1] = 4;
+        BinaryPrimitives.WriteUInt32LittleEndian(r.AsSpan(2), v);
         return r;
     }
 

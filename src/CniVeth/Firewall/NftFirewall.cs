@@ -115,15 +115,15 @@ internal sealed class NftFirewall : IDisposable
                 {
                     uint type = f.V6 ? Nft.TYPE_IP6ADDR : Nft.TYPE_IPADDR, len = f.V6 ? 16u : 4u;
                     batch.AddSet(Nft.NFPROTO_INET, TableName, f.AddrSet, 0, type, len,
-                        comment: $"ipMasq network \"{network}\": container addresses", exclusive: f.Mode == Mode.Create);
+                        comment: $"ipMasq network {network}: container addresses", exclusive: f.Mode == Mode.Create);
                     tags.Add((f, "addrset", -1));
                     batch.AddSet(Nft.NFPROTO_INET, TableName, f.SubnetSet, Nft.SET_F_INTERVAL, type, len,
-                        comment: $"ipMasq network \"{network}\": subnets (not masqueraded)");
+                        comment: $"ipMasq network {network}: subnets (not masqueraded)");
                     tags.Add((f, "subnetset", -1));
                     if (f.Mode == Mode.Create)
                     {
                         batch.AddRule(Nft.NFPROTO_INET, TableName, NatChain, w => MasqueradeRule(w, f.V6, f.AddrSet, f.SubnetSet),
-                            $"ipMasq network \"{network}\"");
+                            $"ipMasq network {network}");
                         tags.Add((f, "rule", -1));
                     }
                 }
@@ -176,9 +176,11 @@ internal sealed class NftFirewall : IDisposable
 
     private static string DescribeMasqObject(string what, List<MasqFamily> fams) => what switch
     {
-        "addrset" or "addrs" => $"set inet {TableName} {string.Join(", ", fams.Select(f => f.AddrSet))}",
-        "subnetset" or "subnet" => $"set inet {TableName} {string.Join(", ", fams.Select(f => f.SubnetSet))}",
-        "rule" => $"rule in chain inet {TableName} {NatChain}",
+        "addrset" => $"creating set inet {TableName} {string.Join(" / ", fams.Select(f => f.AddrSet))}",
+        "addrs" => $"adding to set inet {TableName} {string.Join(" / ", fams.Select(f => f.AddrSet))}",
+        "subnetset" => $"creating set inet {TableName} {string.Join(" / ", fams.Select(f => f.SubnetSet))}",
+        "subnet" => $"adding to set inet {TableName} {string.Join(" / ", fams.Select(f => f.SubnetSet))}",
+        "rule" => $"adding rule to chain inet {TableName} {NatChain}",
         _ => what,
     };
 
@@ -304,7 +306,8 @@ internal sealed class NftFirewall : IDisposable
                     Nft.NF_BR_PRI_NAT_DST_BRIDGED, Nft.NF_ACCEPT);
                 tags.Add($"chain bridge {TableName} {SpoofChain}");
                 batch.AddSet(Nft.NFPROTO_BRIDGE, TableName, PortsMap, Nft.SET_F_MAP, Nft.TYPE_IFNAME, Nft.IFNAMSIZ,
-                    Nft.TYPE_ETHERADDR, 6, "macspoofchk: host port -> container MAC", exclusive: mode == Mode.Create);
+                    Nft.TYPE_ETHERADDR, 6, "macspoofchk: host port -> container MAC", exclusive: mode == Mode.Create,
+                    keyByteOrder: Nft.BYTEORDER_HOST, dataByteOrder: Nft.BYTEORDER_BIG);
                 tags.Add("portsset");
                 batch.AddSet(Nft.NFPROTO_BRIDGE, TableName, AllowedSet, 0, (Nft.TYPE_IFNAME << 6) | Nft.TYPE_ETHERADDR,
                     Nft.IFNAMSIZ + 8, comment: "macspoofchk: allowed (port, source MAC)");

@@ -9,8 +9,8 @@ namespace CniVeth.UnitTests.Firewall;
 /// <summary>
 /// Exact bytes of the nf_tables encoder. The expected payloads are hand-assembled from the kernel layouts
 /// (linux/netfilter/nf_tables.h) and cross-checked against `nft --debug=mnl` (nftables 1.0.6) for the same
-/// objects; the only deliberate differences from nft are documented per test (we send no NFTA_SET_ID /
-/// NFTA_LOOKUP_SET_ID, no table flags and no byte-order userdata).
+/// objects; the only deliberate differences from nft are documented per test (we send no NFTA_LOOKUP_SET_ID /
+/// NFTA_SET_ELEM_LIST_SET_ID, no table flags and no byte-order userdata).
 /// </summary>
 public class NftEncoderTests
 {
@@ -114,6 +114,7 @@ public class NftEncoderTests
             "0800030000000000" +                         // NFTA_SET_FLAGS 0
             "0800040000000007" +                         // NFTA_SET_KEY_TYPE ipv4_addr (7)
             "0800050000000004" +                         // NFTA_SET_KEY_LEN 4
+            "08000a0000000001" +                         // NFTA_SET_ID 1 (mandatory)
             "08000d0007026300",                          // NFTA_SET_USERDATA: comment TLV (type 7) "c"
             m[1]);
     }
@@ -128,7 +129,8 @@ public class NftEncoderTests
             "0f0002007375626e6574362d61610000" +            // NFTA_SET_NAME "subnet6-aa" (len 15, padded)
             "0800030000000004" +                          // NFT_SET_INTERVAL
             "0800040000000008" +                          // ipv6_addr (8)
-            "0800050000000010",                           // 16
+            "0800050000000010" +                          // 16
+            "08000a0000000001",                           // NFTA_SET_ID
             m[1]);
     }
 
@@ -144,14 +146,16 @@ public class NftEncoderTests
             "0a000200706f727473000000" +                  // "ports"
             "0800030000000008" +                          // NFT_SET_MAP
             "0800040000000029" + "0800050000000010" +     // key ifname (41), 16
-            "0800060000000009" + "0800070000000006",      // data ether_addr (9), 6
+            "0800060000000009" + "0800070000000006" +     // data ether_addr (9), 6
+            "08000a0000000001",                           // NFTA_SET_ID 1
             m[1]);
         AssertMsg(0x0a09, Req | Ack | Create,
             "07000000" + "0c000100636e697665746800" +
             "0c000200616c6c6f77656400" +                  // "allowed"
             "0800030000000000" +
             "0800040000000a49" +                          // ifname . ether_addr = 41 << 6 | 9
-            "0800050000000018",                           // 16 + 8
+            "0800050000000018" +                          // 16 + 8
+            "08000a0000000002",                           // NFTA_SET_ID 2: unique within the batch
             m[2]);
     }
 

@@ -1,0 +1,226 @@
+using System.Net;
+using CniVeth.Cni;
+using CniVeth.Firewall;
+using CniVeth.Netlink;
+
+namespace CniVeth.UnitTests.Firewall;
+
+/// <summary>
+/// NftFirewall against the real kernel, each test in its own network namespace (see <see cref="Netns"/>);
+/// the result is read back with `nft -j list ruleset` in that namespace. Skipped (returns) unless root.
+/// </summary>
+public class NftablesKernelTests
+{
+    private static readonly CidrAddress[] Subnets =
+        [new(IPAddress.Parse("10.88.0.0"), 16), new(IPAddress.Parse("fd00:88::"), 64)];
+
+    private static IPAddress Ip(string s) => IPAddress.Parse(s);
+
+    [Fact]
+    public void MasqueradeAddTwiceThenRemove()
+    {
+        if (!Netns.IsRoot) return;
+        Netns.Run(ns =>
+        {
+            using var fw = NftFirewall.Open();
+            fw.AddMasquerade("demonet", Subnets, [Ip("10.88.0.5"), Ip("fd00:88::5")]);
+            fw.AddMasquerade("demonet", Subnets, [Ip("10.88.0.6")]);
+            fw.AddMasquerade("demonet", Subnets, [Ip("10.88.0.6")]); // idempotent
+
+            var rs = ns.Ruleset();
+            Assert.True(rs.HasTable("inet", "cniveth"));
+            var chain = rs.Chain("inet", "cniveth", "postrouting")!.Value;
+            Assert.Equal("nat", chain.GetProperty("type").GetString());
+            Assert.Equal("postrouting", chain.GetProperty("hook").GetString());
+            Assert.Equal(100, chain.GetProperty("prio").GetInt32());
+            Assert.Equal(2, rs.Rules("inet", "cniveth", "postrouting").Count); // one per family
+            string s4 = NftFirewall.AddrSetName("demonet", false), s6 = NftFirewall.AddrSetName("demonet", true);
+            Assert.Equal(["10.88.0.5", "10.88.0.6"], rs.Elements("inet", "cniveth", s4));
+            Assert.Equal(["fd00:88::5"], rs.Elements("inet", "cniveth", s6));
+            Assert.Equal(["10.88.0.0/16"], rs.Elements("inet", "cniveth", NftFirewall.SubnetSetName("demonet", false)));
+            Assert.Equal(["fd00:88::/64"], rs.Elements("inet", "cniveth", NftFirewall.SubnetSetName("demonet", true)));
+
+            // the rule reads back as intended
+            string listing = ns.Sh("nft list chain inet cniveth postrouting");
+            Assert.Contains($"ip saddr @{s4} ip daddr != @{NftFirewall.SubnetSetName("demonet", false)} ip daddr != 224.0.0.0/4 masquerade", listing);
+            Assert.Contains($"ip6 saddr @{s6} ip6 daddr != @{NftFirewall.SubnetSetName("demonet", true)} ip6 daddr != ff00::/8 masquerade", listing);
+            Assert.Contains("masquerade comment \"ipMasq network demonet\"", listing);
+
+            fw.RemoveMasquerade("demonet", [Ip("10.88.0.5"), Ip("fd00:88::5")]);
+            rs = ns.Ruleset();
+            Assert.Equal(["10.88.0.6"], rs.Elements("inet", "cniveth", s4));
+            Assert.Equal([], rs.Elements("inet", "cniveth", s6));
+            Assert.Equal(2, rs.Rules("inet", "cniveth", "postrouting").Count); // rules stay
+
+            // unknown elements, unknown network, repeated removal: no error
+            fw.RemoveMasquerade("demonet", [Ip("10.88.0.5"), Ip("10.88.0.99"), Ip("10.88.0.6")]);
+            fw.RemoveMasquerade("othernet", [Ip("10.99.0.1"), Ip("fd00::1")]);
+            Assert.Equal([], ns.Ruleset().Elements("inet", "cniveth", s4));
+        });
+    }
+
+    [Fact]
+    public void MasqueradeRemoveWithoutTableIsNoError()
+    {
+        if (!Netns.IsRoot) return;
+        Netns.Run(ns =>
+        {
+            using var fw = NftFirewall.Open();
+            fw.RemoveMasquerade("demonet", [Ip("10.88.0.5")]);
+            fw.GcMasquerade("demonet", new HashSet<IPAddress>());
+            fw.RemoveMacSpoofCheck("veth0123abcd");
+            fw.GcMacSpoofCheck(new HashSet<string>());
+            Assert.False(ns.Ruleset().HasTable("inet", "cniveth"));
+        });
+    }
+
+    [Fact]
+    public void MasqueradeTwoNetworksAndGc()
+    {
+        if (!Netns.IsRoot) return;
+        Netns.Run(ns =>
+        {
+            using var fw = NftFirewall.Open();
+            string longNet = "a-very-long-network-name." + new string('x', 80);
+            fw.AddMasquerade("demonet", Subnets, [Ip("10.88.0.5"), Ip("10.88.0.6"), Ip("10.88.0.7"), Ip("fd00:88::5")]);
+            fw.AddMasquerade(longNet, [new(Ip("10.99.0.0"), 24)], [Ip("10.99.0.2")]);
+            var rs = ns.Ruleset();
+            Assert.Equal(3, rs.Rules("inet", "cniveth", "postrouting").Count);
+            Assert.Equal(["10.99.0.2"], rs.Elements("inet", "cniveth", NftFirewall.AddrSetName(longNet, false)));
+            var set = rs.Set("inet", "cniveth", NftFirewall.AddrSetName(longNet, false))!.Value;
+            Assert.Contains(longNet[..40], set.GetProperty("comment").GetString());
+
+            fw.GcMasquerade("demonet", new HashSet<IPAddress> { Ip("10.88.0.6"), Ip("10.99.0.2") });
+            rs = ns.Ruleset();
+            Assert.Equal(["10.88.0.6"], rs.Elements("inet", "cniveth", NftFirewall.AddrSetName("demonet", false)));
+            Assert.Equal([], rs.Elements("inet", "cniveth", NftFirewall.AddrSetName("demonet", true)));
+            Assert.Equal(["10.99.0.2"], rs.Elements("inet", "cniveth", NftFirewall.AddrSetName(longNet, false))); // other network untouched
+        });
+    }
+
+    [Fact]
+    public void MasqueradeSubnetChangesAreTolerated()
+    {
+        if (!Netns.IsRoot) return;
+        Netns.Run(ns =>
+        {
+            using var fw = NftFirewall.Open();
+            fw.AddMasquerade("demonet", [new(Ip("10.88.0.0"), 16)], [Ip("10.88.0.5")]);
+            // overlapping (contained) subnet and a new disjoint one
+            fw.AddMasquerade("demonet", [new(Ip("10.88.1.0"), 24), new(Ip("10.77.0.0"), 16)], [Ip("10.88.1.5"), Ip("10.77.0.5")]);
+            var rs = ns.Ruleset();
+            Assert.Equal(["10.77.0.0/16", "10.88.0.0/16"], rs.Elements("inet", "cniveth", NftFirewall.SubnetSetName("demonet", false)));
+            Assert.Equal(["10.77.0.5", "10.88.0.5", "10.88.1.5"], rs.Elements("inet", "cniveth", NftFirewall.AddrSetName("demonet", false)));
+            Assert.Single(rs.Rules("inet", "cniveth", "postrouting"));
+        });
+    }
+
+    [Fact]
+    public void MasqueradeRecreatesWhatAnAdminDeleted()
+    {
+        if (!Netns.IsRoot) return;
+        Netns.Run(ns =>
+        {
+            using var fw = NftFirewall.Open();
+            fw.AddMasquerade("demonet", Subnets, [Ip("10.88.0.5")]);
+            ns.Sh("nft delete table inet cniveth");
+            fw.AddMasquerade("demonet", Subnets, [Ip("10.88.0.6")]);
+            var rs = ns.Ruleset();
+            Assert.Equal(2, rs.Rules("inet", "cniveth", "postrouting").Count);
+            Assert.Equal(["10.88.0.6"], rs.Elements("inet", "cniveth", NftFirewall.AddrSetName("demonet", false)));
+        });
+    }
+
+    [Fact]
+    public void ConcurrentFirstAddsCreateOneRulePerFamily()
+    {
+        if (!Netns.IsRoot) return;
+        Netns.Run(ns =>
+        {
+            const int N = 8;
+            var errors = new List<Exception>();
+            using var go = new ManualResetEventSlim();
+            // Threads started from the namespace thread inherit its network namespace; each has its own socket.
+            var threads = Enumerable.Range(0, N).Select(i => new Thread(() =>
+            {
+                try
+                {
+                    using var fw = NftFirewall.Open();
+                    go.Wait();
+                    fw.AddMasquerade("racenet", Subnets, [Ip($"10.88.1.{i + 1}"), Ip($"fd00:88::{i + 1:x}")]);
+                    fw.AddMacSpoofCheck($"veth0000000{i}", $"02:00:00:00:00:0{i}");
+                }
+                catch (Exception e) { lock (errors) errors.Add(e); }
+            })).ToList();
+            threads.ForEach(t => t.Start());
+            go.Set();
+            threads.ForEach(t => t.Join());
+            Assert.Empty(errors);
+            var rs = ns.Ruleset();
+            Assert.Equal(2, rs.Rules("inet", "cniveth", "postrouting").Count);
+            Assert.Equal(N, rs.Elements("inet", "cniveth", NftFirewall.AddrSetName("racenet", false))!.Count);
+            Assert.Equal(N, rs.Elements("inet", "cniveth", NftFirewall.AddrSetName("racenet", true))!.Count);
+            Assert.Single(rs.Rules("bridge", "cniveth", "prerouting"));
+            Assert.Equal(N, rs.Elements("bridge", "cniveth", NftFirewall.PortsMap)!.Count);
+        });
+    }
+
+    [Fact]
+    public void MacSpoofCheckAddRemoveReplaceGc()
+    {
+        if (!Netns.IsRoot) return;
+        Netns.Run(ns =>
+        {
+            using var fw = NftFirewall.Open();
+            fw.AddMacSpoofCheck("veth0123abcd", "02:00:00:00:00:01");
+            fw.AddMacSpoofCheck("veth0123abcd", "02:00:00:00:00:01"); // idempotent
+            fw.AddMacSpoofCheck("veth89abcdef", "02:00:00:00:00:02");
+            fw.AddMacSpoofCheck("othernic", "02:00:00:00:00:03");    // not named like ours: GC leaves it
+
+            var rs = ns.Ruleset();
+            var chain = rs.Chain("bridge", "cniveth", "prerouting")!.Value;
+            Assert.Equal("filter", chain.GetProperty("type").GetString());
+            Assert.Equal(-300, chain.GetProperty("prio").GetInt32());
+            Assert.Single(rs.Rules("bridge", "cniveth", "prerouting"));
+            Assert.Equal(["othernic : 02:00:00:00:00:03", "veth0123abcd : 02:00:00:00:00:01", "veth89abcdef : 02:00:00:00:00:02"],
+                rs.Elements("bridge", "cniveth", NftFirewall.PortsMap));
+            Assert.Equal(["othernic . 02:00:00:00:00:03", "veth0123abcd . 02:00:00:00:00:01", "veth89abcdef . 02:00:00:00:00:02"],
+                rs.Elements("bridge", "cniveth", NftFirewall.AllowedSet));
+            Assert.Contains("iifname @spoofchk-ports iifname . ether saddr != @spoofchk-allowed drop",
+                ns.Sh("nft list chain bridge cniveth prerouting"));
+
+            // same port, new MAC: replaced
+            fw.AddMacSpoofCheck("veth0123abcd", "02:00:00:00:00:11");
+            rs = ns.Ruleset();
+            Assert.Contains("veth0123abcd : 02:00:00:00:00:11", rs.Elements("bridge", "cniveth", NftFirewall.PortsMap)!);
+            Assert.DoesNotContain("veth0123abcd . 02:00:00:00:00:01", rs.Elements("bridge", "cniveth", NftFirewall.AllowedSet)!);
+
+            fw.RemoveMacSpoofCheck("veth0123abcd");
+            fw.RemoveMacSpoofCheck("veth0123abcd");
+            fw.RemoveMacSpoofCheck("vethffffffff");
+            rs = ns.Ruleset();
+            Assert.Equal(["othernic : 02:00:00:00:00:03", "veth89abcdef : 02:00:00:00:00:02"], rs.Elements("bridge", "cniveth", NftFirewall.PortsMap));
+            Assert.Equal(["othernic . 02:00:00:00:00:03", "veth89abcdef . 02:00:00:00:00:02"], rs.Elements("bridge", "cniveth", NftFirewall.AllowedSet));
+
+            fw.AddMacSpoofCheck("veth00000001", "02:00:00:00:00:04");
+            fw.GcMacSpoofCheck(new HashSet<string> { "veth00000001" });
+            rs = ns.Ruleset();
+            Assert.Equal(["othernic : 02:00:00:00:00:03", "veth00000001 : 02:00:00:00:00:04"], rs.Elements("bridge", "cniveth", NftFirewall.PortsMap));
+            Assert.Equal(["othernic . 02:00:00:00:00:03", "veth00000001 . 02:00:00:00:00:04"], rs.Elements("bridge", "cniveth", NftFirewall.AllowedSet));
+        });
+    }
+
+    [Fact]
+    public void ErrorsNameOperationAndObject()
+    {
+        if (!Netns.IsRoot) return;
+        Netns.Run(ns =>
+        {
+            using var fw = NftFirewall.Open();
+            // A chain of another type under our name makes our NEWCHAIN fail.
+            ns.Sh("nft add table inet cniveth && nft add chain inet cniveth postrouting '{ type filter hook input priority 0; }'");
+            var e = Assert.Throws<NetlinkException>(() => fw.AddMasquerade("demonet", Subnets, [Ip("10.88.0.5")]));
+            Assert.StartsWith("adding masquerade for 10.88.0.5 on network \"demonet\" (chain inet cniveth postrouting): ", e.Message);
+        });
+    }
+}
