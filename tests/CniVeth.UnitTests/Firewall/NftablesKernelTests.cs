@@ -223,4 +223,85 @@ public class NftablesKernelTests
             Assert.StartsWith("adding masquerade for 10.88.0.5 on network \"demonet\" (chain inet cniveth postrouting): ", e.Message);
         });
     }
+
+    /// <summary>
+    /// Real traffic. In the test namespace ("host"): bridge br0 10.88.0.1/24 with port vh0 whose peer is eth0
+    /// (10.88.0.2, MAC 02:00:00:00:00:02) in a "container" namespace, and vo0 192.0.2.1/24 whose peer is in an
+    /// "outside" namespace (192.0.2.2) that has no route back to 10.88.0.0/24: the container reaches it only
+    /// when its traffic is masqueraded. The extra namespaces belong to two `sleep` processes started (and
+    /// killed) here.
+    /// </summary>
+    [Fact]
+    public void TrafficMasqueradeAndSpoofCheck()
+    {
+        if (!Netns.IsRoot) return;
+        Netns.Run(ns =>
+        {
+            var sleepers = new List<System.Diagnostics.Process>();
+            try
+            {
+                foreach (string _ in new[] { "ctr", "out" })
+                {
+                    var p = System.Diagnostics.Process.Start("unshare", "--net sleep 120")!;
+                    sleepers.Add(p);
+                }
+                int ctr = sleepers[0].Id, outside = sleepers[1].Id;
+                // wait until both have unshared (their netns differs from this thread's)
+                string ours = new FileInfo(ns.NsPath).LinkTarget!;
+                for (int i = 0; i < 250 && (Ns(ctr) == ours || Ns(outside) == ours || Ns(ctr) == "" || Ns(outside) == ""); i++)
+                    Thread.Sleep(20);
+                Assert.NotEqual(ours, Ns(ctr));
+                Assert.NotEqual(ours, Ns(outside));
+                string inCtr = $"nsenter --net=/proc/{ctr}/ns/net", inOut = $"nsenter --net=/proc/{outside}/ns/net";
+                ns.Sh($"""
+                    set -e
+                    sysctl -qw net.ipv4.ip_forward=1
+                    ip link set lo up
+                    ip link add br0 type bridge && ip addr add 10.88.0.1/24 dev br0 && ip link set br0 up
+                    ip link add vh0 type veth peer name eth0 netns {ctr}
+                    ip link set vh0 master br0 && ip link set vh0 up
+                    {inCtr} ip link set eth0 address 02:00:00:00:00:02
+                    {inCtr} ip addr add 10.88.0.2/24 dev eth0
+                    {inCtr} ip link set eth0 up
+                    {inCtr} ip route add default via 10.88.0.1
+                    ip link add vo0 type veth peer name eth0 netns {outside}
+                    ip addr add 192.0.2.1/24 dev vo0 && ip link set vo0 up
+                    {inOut} ip addr add 192.0.2.2/24 dev eth0
+                    {inOut} ip link set eth0 up
+                    """);
+                string ping(string dst) => $"{inCtr} ping -n -c1 -W1 {dst} >/dev/null 2>&1 && echo ok || echo fail";
+                Assert.Equal("ok", ns.Sh(ping("10.88.0.1")).Trim());
+                Assert.Equal("fail", ns.Sh(ping("192.0.2.2")).Trim()); // no route back: needs SNAT
+
+                using var fw = NftFirewall.Open();
+                fw.AddMasquerade("demonet", [new(Ip("10.88.0.0"), 24)], [Ip("10.88.0.2")]);
+                Assert.Equal("ok", ns.Sh(ping("192.0.2.2")).Trim());
+                Assert.Equal("ok", ns.Sh(ping("10.88.0.1")).Trim());
+                fw.RemoveMasquerade("demonet", [Ip("10.88.0.2")]);
+                ns.Sh("conntrack -F >/dev/null 2>&1 || true");
+                Assert.Equal("fail", ns.Sh(ping("192.0.2.2")).Trim());
+
+                fw.AddMacSpoofCheck("vh0", "02:00:00:00:00:02");
+                Assert.Equal("ok", ns.Sh(ping("10.88.0.1")).Trim());
+                ns.Sh($"{inCtr} ip link set eth0 address 02:00:00:00:00:99 && ip neigh flush dev br0");
+                Assert.Equal("fail", ns.Sh(ping("10.88.0.1")).Trim()); // spoofed source MAC dropped
+                fw.RemoveMacSpoofCheck("vh0");
+                Assert.Equal("ok", ns.Sh(ping("10.88.0.1")).Trim());
+            }
+            finally
+            {
+                foreach (var p in sleepers)
+                {
+                    try { p.Kill(); p.WaitForExit(); } catch (InvalidOperationException) { }
+                    p.Dispose();
+                }
+            }
+        });
+    }
+
+    private static string Ns(int pid)
+    {
+        try { return new FileInfo($"/proc/{pid}/ns/net").LinkTarget ?? ""; }
+        catch (IOException) { return ""; }
+    }
 }
