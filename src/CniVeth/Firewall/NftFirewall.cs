@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
 using System.Text;
 using CniVeth.Cni;
 using CniVeth.Netlink;
@@ -9,41 +8,69 @@ using CniVeth.Netlink;
 namespace CniVeth.Firewall;
 
 /// <summary>
-/// The plugin's firewall, spoken directly to nf_tables over NETLINK_NETFILTER (no nft or iptables binary).
-/// Every change is one atomic nf_tables batch; the ruleset size is constant per container (containers are
-/// set elements, never chains or rules).
-/// <para><b>ipMasq</b> (<c>ipMasq: true</c>; <c>ipMasqBackend</c> "iptables" is served by this too):</para>
+/// The plugin's firewall, spoken directly to nf_tables over NETLINK_NETFILTER: no nft or iptables binary
+/// is executed. Every change is one atomic nf_tables batch, and the ruleset size is constant per container:
+/// containers are set elements, never chains or rules. `ipMasqBackend: "iptables"` is served by this too.
+/// What `nft list ruleset` shows for network "demonet" (10.88.0.0/16, fd00:88::/64) with two IPv4 and one
+/// IPv6 container, and one spoof-checked port:
 /// <code>
-/// table inet cniveth {                                   # comment "managed by the cniveth CNI plugin"
-///     set saddr4-&lt;h&gt;-&lt;net&gt;  { type ipv4_addr; comment "ipMasq network \"&lt;net&gt;\": container addresses" }
-///     set subnet4-&lt;h&gt;-&lt;net&gt; { type ipv4_addr; flags interval; comment "ipMasq network \"&lt;net&gt;\": subnets" }
-///     set saddr6-&lt;h&gt;-&lt;net&gt;  { type ipv6_addr; ... }
-///     set subnet6-&lt;h&gt;-&lt;net&gt; { type ipv6_addr; flags interval; ... }
+/// table inet cniveth {
+///     comment "managed by the cniveth CNI plugin"
+///     set saddr4-d885ebd9-demonet {
+///         type ipv4_addr
+///         comment "ipMasq network demonet: container addresses"
+///         elements = { 10.88.0.5, 10.88.0.6 }
+///     }
+///     set subnet4-d885ebd9-demonet {
+///         type ipv4_addr
+///         flags interval
+///         comment "ipMasq network demonet: subnets (not masqueraded)"
+///         elements = { 10.88.0.0/16 }
+///     }
+///     set saddr6-d885ebd9-demonet { type ipv6_addr ... elements = { fd00:88::5 } }
+///     set subnet6-d885ebd9-demonet { type ipv6_addr; flags interval ... elements = { fd00:88::/64 } }
 ///     chain postrouting {
 ///         type nat hook postrouting priority srcnat; policy accept;
-///         ip saddr @saddr4-&lt;h&gt;-&lt;net&gt; ip daddr != @subnet4-&lt;h&gt;-&lt;net&gt; ip daddr != 224.0.0.0/4 masquerade comment "ipMasq network \"&lt;net&gt;\""
-///         ip6 saddr @saddr6-&lt;h&gt;-&lt;net&gt; ip6 daddr != @subnet6-&lt;h&gt;-&lt;net&gt; ip6 daddr != ff00::/8 masquerade comment "..."
+///         ip saddr @saddr4-d885ebd9-demonet ip daddr != @subnet4-d885ebd9-demonet ip daddr != 224.0.0.0/4 masquerade comment "ipMasq network demonet"
+///         ip6 saddr @saddr6-d885ebd9-demonet ip6 daddr != @subnet6-d885ebd9-demonet ip6 daddr != ff00::/8 masquerade comment "ipMasq network demonet"
 ///     }
 /// }
-/// </code>
-/// <c>&lt;h&gt;</c> is the first 8 hex digits of SHA-256(network name) and <c>&lt;net&gt;</c> the network name cut to
-/// 32 characters, so names stay short and unique whatever the network name. A network's sets and its rule
-/// are created together in the batch of the network's first ADD (the address set with NLM_F_EXCL, so
-/// concurrent first ADDs create one rule); later ADDs only add elements. DEL removes the addresses;
-/// the (possibly empty) sets and the rule of a network stay.
-/// <para><b>macspoofchk</b>:</para>
-/// <code>
 /// table bridge cniveth {
-///     map spoofchk-ports   { type ifname : ether_addr; comment "macspoofchk: host port -> container MAC" }
-///     set spoofchk-allowed { type ifname . ether_addr; comment "macspoofchk: allowed (port, source MAC)" }
+///     comment "managed by the cniveth CNI plugin"
+///     map spoofchk-ports {
+///         type ifname : ether_addr
+///         comment "macspoofchk: host port -> container MAC"
+///         elements = { "veth0123abcd" : 02:00:00:00:00:01 }
+///     }
+///     set spoofchk-allowed {
+///         type ifname . ether_addr
+///         comment "macspoofchk: allowed (port, source MAC)"
+///         elements = { "veth0123abcd" . 02:00:00:00:00:01 }
+///     }
 ///     chain prerouting {
-///         type filter hook prerouting priority -300; policy accept;
+///         type filter hook prerouting priority dstnat; policy accept;     # dstnat = -300 in the bridge family
 ///         iifname @spoofchk-ports iifname . ether saddr != @spoofchk-allowed drop comment "macspoofchk"
 ///     }
 /// }
 /// </code>
-/// Frames entering the bridge from a checked host port are dropped unless their source MAC is the
-/// container's. ADD adds one element to each set; DEL reads the port's MAC from the map and removes both.
+/// <para><b>ipMasq.</b> Per network and address family: a set of container addresses, an interval set of
+/// the network's subnets and one rule. Set names are <c>saddr4-</c>/<c>subnet4-</c> (or 6) + FNV-1a-32 of the
+/// network name in 8 hex digits + the network name cut to 32 characters, so they stay short and unique;
+/// comments carry the name for humans. The first ADD of a network creates table, chain, sets and rule in
+/// one batch, the address set with NLM_F_EXCL: when several processes race, one batch wins and the others
+/// fail with EEXIST and retry adding elements only, so there is one rule per family. Later ADDs only add
+/// elements (one batch; table and chain are re-declared only when something is missing, e.g. after an
+/// admin deleted the table). DEL and GC remove elements; a network's (possibly empty) sets and rule stay.
+/// A subnet that overlaps a different subnet already in the set (the network's subnets changed while
+/// containers exist) is skipped and the existing one kept. Traffic of an address whose family has no subnet
+/// is masqueraded to every non-multicast destination.</para>
+/// <para><b>macspoofchk.</b> Frames entering the bridge from a port in <c>spoofchk-ports</c> are dropped
+/// unless (port, source MAC) is in <c>spoofchk-allowed</c>. ADD adds one element to each (replacing an
+/// older MAC of the same port name); DEL reads the MAC back from the map (so it needs only the port name)
+/// and removes both; GC only touches ports named like ours ("veth" + 8 lowercase hex digits).</para>
+/// <para>Missing tables, sets or elements are never errors on DEL/GC. Errors are NetlinkException with the
+/// operation and object, e.g. <c>adding masquerade for 10.88.0.5 on network "demonet" (adding rule to chain
+/// inet cniveth postrouting): EPERM (operation not permitted)</c>.</para>
 /// </summary>
 internal sealed class NftFirewall : IDisposable
 {
@@ -239,7 +266,14 @@ internal sealed class NftFirewall : IDisposable
     /// <summary>"subnet4-1a2b3c4d-demonet": the network's subnets (interval set).</summary>
     internal static string SubnetSetName(string network, bool v6) => $"subnet{(v6 ? 6 : 4)}-{Hash8(network)}-{Cut(network)}";
 
-    private static string Hash8(string s) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(s)))[..8];
+    /// <summary>FNV-1a (32 bit) of the UTF-8 name as 8 hex digits: stable forever (names must match across
+    /// plugin versions) and without System.Security.Cryptography, which would make the binary load libssl.</summary>
+    internal static string Hash8(string s)
+    {
+        uint h = 2166136261;
+        foreach (byte b in Encoding.UTF8.GetBytes(s)) h = (h ^ b) * 16777619;
+        return h.ToString("x8");
+    }
 
     private static string Cut(string s) => s.Length <= 32 ? s : s[..32];
 

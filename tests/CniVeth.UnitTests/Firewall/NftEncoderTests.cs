@@ -329,6 +329,19 @@ public class NftEncoderTests
     }
 
     [Theory]
+    [InlineData("", "811c9dc5")]          // FNV-1a 32 offset basis
+    [InlineData("a", "e40c292c")]         // published FNV-1a test vector
+    [InlineData("demonet", "d885ebd9")]
+    public void NetworkHashIsFnv1a32(string name, string hex) => Assert.Equal(hex, NftFirewall.Hash8(name));
+
+    [Fact]
+    public void SetNamesOfDemonet()
+    {
+        Assert.Equal("saddr4-d885ebd9-demonet", NftFirewall.AddrSetName("demonet", false));
+        Assert.Equal("subnet6-d885ebd9-demonet", NftFirewall.SubnetSetName("demonet", true));
+    }
+
+    [Theory]
     [InlineData("veth0123abcd", true)]
     [InlineData("vethABCDEF01", false)]
     [InlineData("veth0123abc", false)]

@@ -9,7 +9,7 @@ namespace CniVeth.UnitTests.Firewall;
 /// NftFirewall against the real kernel, each test in its own network namespace (see <see cref="Netns"/>);
 /// the result is read back with `nft -j list ruleset` in that namespace. Skipped (returns) unless root.
 /// </summary>
-public class NftablesKernelTests
+public class NftablesKernelTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly CidrAddress[] Subnets =
         [new(IPAddress.Parse("10.88.0.0"), 16), new(IPAddress.Parse("fd00:88::"), 64)];
@@ -296,6 +296,44 @@ public class NftablesKernelTests
                     p.Dispose();
                 }
             }
+        });
+    }
+
+    /// <summary>Hundreds of elements: one ADD message, GC deletions split over several batches.</summary>
+    [Fact]
+    public void GcManyElements()
+    {
+        if (!Netns.IsRoot) return;
+        Netns.Run(ns =>
+        {
+            using var fw = NftFirewall.Open();
+            var ips = Enumerable.Range(0, 700).Select(i => Ip($"10.88.{i / 250}.{i % 250 + 1}")).ToList();
+            fw.AddMasquerade("bignet", Subnets, ips);
+            Assert.Equal(700, ns.Ruleset().Elements("inet", "cniveth", NftFirewall.AddrSetName("bignet", false))!.Count);
+            fw.GcMasquerade("bignet", new HashSet<IPAddress> { ips[3], ips[699] });
+            Assert.Equal([ips[3].ToString(), ips[699].ToString()],
+                ns.Ruleset().Elements("inet", "cniveth", NftFirewall.AddrSetName("bignet", false)));
+        });
+    }
+
+    /// <summary>The full ruleset as nft shows it (printed for the README), and nft can load it back.</summary>
+    [Fact]
+    public void ListingIsReadableAndReloadable()
+    {
+        if (!Netns.IsRoot) return;
+        Netns.Run(ns =>
+        {
+            using var fw = NftFirewall.Open();
+            fw.AddMasquerade("demonet", Subnets, [Ip("10.88.0.5"), Ip("10.88.0.6"), Ip("fd00:88::5")]);
+            fw.AddMacSpoofCheck("veth0123abcd", "02:00:00:00:00:01");
+            string listing = ns.Sh("nft list ruleset");
+            output.WriteLine(listing);
+            Assert.Contains("comment \"managed by the cniveth CNI plugin\"", listing);
+            Assert.Contains("elements = { \"veth0123abcd\" : 02:00:00:00:00:01 }", listing);
+            Assert.Contains("elements = { 10.88.0.0/16 }", listing);
+            // a saved ruleset loads back (flush first: same names)
+            ns.Sh("nft list ruleset > /tmp/cniveth-nft-test-$$.nft && nft flush ruleset && nft -f /tmp/cniveth-nft-test-$$.nft; rc=$?; rm -f /tmp/cniveth-nft-test-$$.nft; exit $rc");
+            Assert.Equal(listing, ns.Sh("nft list ruleset"));
         });
     }
 
