@@ -24,6 +24,28 @@ internal static partial class Netns
 
     public static bool IsRoot => geteuid() == 0;
 
+    [StructLayout(LayoutKind.Sequential)]
+    private struct CapHeader { public uint Version; public int Pid; }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct CapData { public uint Effective, Permitted, Inheritable; }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial int capget(CapHeader* h, CapData* d);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial int capset(CapHeader* h, CapData* d);
+
+    /// <summary>Drops a capability from the calling thread's effective set (capabilities are per thread).</summary>
+    public static unsafe void DropEffectiveCapability(int cap)
+    {
+        var h = new CapHeader { Version = 0x20080522 }; // _LINUX_CAPABILITY_VERSION_3
+        CapData* d = stackalloc CapData[2];
+        if (capget(&h, d) != 0) throw new InvalidOperationException($"capget: errno {Marshal.GetLastPInvokeError()}");
+        d[cap / 32].Effective &= ~(1u << (cap % 32));
+        if (capset(&h, d) != 0) throw new InvalidOperationException($"capset: errno {Marshal.GetLastPInvokeError()}");
+    }
+
     /// <summary>Runs <paramref name="body"/> in a new network namespace; rethrows its exception.</summary>
     public static void Run(Action<NetnsContext> body)
     {

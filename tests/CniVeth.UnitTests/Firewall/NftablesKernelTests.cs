@@ -299,6 +299,23 @@ public class NftablesKernelTests(Xunit.Abstractions.ITestOutputHelper output)
         });
     }
 
+    [Fact]
+    public void WithoutNetAdminErrorsAreEpermNamingTheOperation()
+    {
+        if (!Netns.IsRoot) return;
+        Netns.Run(ns =>
+        {
+            Netns.DropEffectiveCapability(12); // CAP_NET_ADMIN, this thread only
+            using var fw = NftFirewall.Open();
+            var e = Assert.Throws<NetlinkException>(() => fw.AddMasquerade("demonet", Subnets, [Ip("10.88.0.5")]));
+            Assert.Equal("adding masquerade for 10.88.0.5 on network \"demonet\": EPERM (operation not permitted)", e.Message);
+            e = Assert.Throws<NetlinkException>(() => fw.AddMacSpoofCheck("veth0123abcd", "02:00:00:00:00:01"));
+            Assert.Equal("adding MAC spoof check for 02:00:00:00:00:01 on port \"veth0123abcd\": EPERM (operation not permitted)", e.Message);
+            e = Assert.Throws<NetlinkException>(() => fw.RemoveMasquerade("demonet", [Ip("10.88.0.5")]));
+            Assert.Equal(Errno.EPERM, e.Errno);
+        });
+    }
+
     /// <summary>Hundreds of elements: one ADD message, GC deletions split over several batches.</summary>
     [Fact]
     public void GcManyElements()
