@@ -53,7 +53,15 @@ internal sealed class NetlinkSocket : IDisposable
 
     /// <summary>Sends every message of the batch in one send and returns one ack per message that asked
     /// for one (NLM_F_ACK), in order. Data replies (e.g. to NLM_F_ECHO) are ignored.</summary>
-    public NetlinkAck[] Execute(NetlinkMessageBuilder batch)
+    public NetlinkAck[] Execute(NetlinkMessageBuilder batch) => ExecuteCore(batch, null);
+
+    /// <summary>Execute for an nfnetlink batch (NFNL_MSG_BATCH_BEGIN ... END): when the kernel rejects the
+    /// batch as a whole (no CAP_NET_ADMIN, unknown subsystem, malformed batch) it answers the batch header,
+    /// which asked for no ack, and sends nothing else; that error is thrown as a NetlinkException naming
+    /// <paramref name="operation"/> instead of waiting forever for the inner acks.</summary>
+    public NetlinkAck[] ExecuteBatch(NetlinkMessageBuilder batch, string operation) => ExecuteCore(batch, operation);
+
+    private NetlinkAck[] ExecuteCore(NetlinkMessageBuilder batch, string? failOnUnrequested)
     {
         uint first = Send(batch, out int count);
         var acks = new NetlinkAck[count];
@@ -77,6 +85,11 @@ internal sealed class NetlinkSocket : IDisposable
                     acks[idx] = ParseError(msg);
                     pending[idx] = false;
                     waiting--;
+                }
+                else if (type == Nl.NLMSG_ERROR && failOnUnrequested != null)
+                {
+                    NetlinkAck ack = ParseError(msg);
+                    if (!ack.Ok) throw new NetlinkException(failOnUnrequested, ack.Errno, ack.KernelMessage);
                 }
             }
         }
