@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 
 namespace CniVeth.Bridge;
@@ -12,11 +11,14 @@ internal static class HostVeth
 {
     private const string AliasPrefix = "cniveth ";
 
+    /// <summary>FNV-1a (64-bit, folded to 32): stable across runs and versions, and it keeps the crypto
+    /// libraries out of the process — a clash is caught by the alias anyway.</summary>
     public static string NameFor(string network, string containerId, string ifName)
     {
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes($"{network}\0{containerId}\0{ifName}"), hash);
-        return "veth" + Convert.ToHexString(hash[..4]).ToLowerInvariant();
+        ulong h = 14695981039346656037UL;
+        foreach (byte b in Encoding.UTF8.GetBytes($"{network}\0{containerId}\0{ifName}"))
+            h = (h ^ b) * 1099511628211UL;
+        return "veth" + ((uint)(h ^ (h >> 32))).ToString("x8");
     }
 
     /// <summary>"cniveth &lt;network&gt; &lt;containerID&gt; &lt;ifname&gt;" — none of the three can contain a space.</summary>
