@@ -1,0 +1,117 @@
+#!/usr/bin/env bats
+# Native nftables (ipMasq, macspoofchk): kernel state with nft -j, and real traffic.
+load helpers
+
+setup() {
+  basic_setup
+  # An "outside" namespace reached through the fake host; it has NO route back to the container
+  # subnet, so a container can reach it only when its source address is masqueraded.
+  new_ns OUT_PID
+  OUT_NS="/proc/$OUT_PID/ns/net"
+  in_host ip link add upl0 type veth peer name upl1
+  in_host ip link set upl1 netns "$OUT_PID"
+  in_host ip addr add 192.168.77.1/24 dev upl0
+  in_host ip link set upl0 up
+  in_ns "$OUT_NS" ip addr add 192.168.77.2/24 dev upl1
+  in_ns "$OUT_NS" ip link set upl1 up
+}
+teardown() { basic_teardown; }
+
+masq_conf() { bridge_conf "${1:-1.1.0}" '"ipMasq":true'; }
+nft_json() { in_host nft -j list ruleset; }
+masq_elements() {
+  nft_json | jq -r '[.nftables[] | select(.set? and (.set.name | startswith("saddr4-"))) | .set.elem // [] | .[]] | sort | join(",")'
+}
+
+@test "ipMasq: the container reaches a network with no route back; DEL removes its set element" {
+  new_container C1
+  run_plugin ADD c1 "$C1" eth0 "$(masq_conf)"; assert_status 0
+  assert_json "$(nft_json)" '[.nftables[] | select(.table? and .table.name=="cniveth")] | length' 1
+  [ "$(masq_elements)" = "10.99.0.2" ] || fail "set elements: $(masq_elements)"
+  assert_json "$(nft_json)" '[.nftables[] | select(.rule? and .rule.chain=="postrouting")] | length' 1
+  in_ns "$C1" ping -c1 -W2 192.168.77.2 >/dev/null || fail "masqueraded ping failed"
+
+  run_plugin DEL c1 "$C1" eth0 "$(masq_conf)"; assert_status 0
+  [ -z "$(masq_elements)" ] || fail "element left after DEL: $(masq_elements)"
+}
+
+@test "without ipMasq the same traffic does not come back (the SNAT test can fail)" {
+  new_container C1
+  run_plugin ADD c1 "$C1" eth0 "$(bridge_conf)"; assert_status 0
+  ! in_ns "$C1" ping -c1 -W1 192.168.77.2 >/dev/null || fail "reached the outside without masquerading"
+}
+
+@test "ipMasq: one rule per network whatever the number of containers" {
+  local i
+  for i in 1 2 3 4; do
+    new_container C
+    run_plugin ADD "c$i" "$C" eth0 "$(masq_conf)"; assert_status 0
+  done
+  [ "$(masq_elements)" = "10.99.0.2,10.99.0.3,10.99.0.4,10.99.0.5" ] || fail "elements: $(masq_elements)"
+  assert_json "$(nft_json)" '[.nftables[] | select(.rule?)] | length' 1
+  assert_json "$(nft_json)" '[.nftables[] | select(.chain?)] | length' 1
+}
+
+@test "ipMasq: DEL with empty CNI_NETNS and after the netns is gone removes the element" {
+  new_container C1; new_container C2
+  run_plugin ADD c1 "$C1" eth0 "$(masq_conf)"; assert_status 0
+  run_plugin ADD c2 "$C2" eth0 "$(masq_conf)"; assert_status 0
+  run_plugin DEL c1 "" eth0 "$(masq_conf)"; assert_status 0
+  [ "$(masq_elements)" = "10.99.0.3" ] || fail "elements: $(masq_elements)"
+  local pid=${C2#/proc/}; pid=${pid%%/*}; kill -9 "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.01; done
+  run_plugin DEL c2 "$C2" eth0 "$(masq_conf)"; assert_status 0
+  [ -z "$(masq_elements)" ] || fail "elements left: $(masq_elements)"
+}
+
+@test "ipMasqBackend iptables is served by nftables (no iptables binary is run)" {
+  new_container C1
+  run_plugin ADD c1 "$C1" eth0 "$(bridge_conf 1.1.0 '"ipMasq":true,"ipMasqBackend":"iptables"')"; assert_status 0
+  [ "$(masq_elements)" = "10.99.0.2" ] || fail "elements: $(masq_elements)"
+  in_ns "$C1" ping -c1 -W2 192.168.77.2 >/dev/null || fail "masqueraded ping failed"
+}
+
+@test "macspoofchk: only the container's MAC leaves its port; DEL removes the entry" {
+  new_container C1
+  local conf; conf=$(bridge_conf 1.1.0 '"macspoofchk":true')
+  run_plugin ADD c1 "$C1" eth0 "$conf"; assert_status 0
+  local hostveth mac; hostveth=$(jq -r '.interfaces[1].name' <<<"$output"); mac=$(jq -r '.interfaces[2].mac' <<<"$output")
+  assert_json "$(nft_json)" '[.nftables[] | select(.map? and .map.name=="spoofchk-ports") | .map.elem[][0]] | join(",")' "$hostveth"
+  in_ns "$C1" ping -c1 -W2 10.99.0.1 >/dev/null || fail "ping with the real MAC failed"
+  in_ns "$C1" ip link set eth0 address 02:00:00:00:be:ef
+  in_ns "$C1" ip neigh flush dev eth0
+  ! in_ns "$C1" ping -c1 -W1 10.99.0.1 >/dev/null || fail "spoofed MAC got through"
+  run_plugin DEL c1 "" eth0 "$conf"; assert_status 0
+  assert_json "$(nft_json)" '[.nftables[] | select(.map? and .map.name=="spoofchk-ports") | .map.elem // [] | .[]] | length' 0
+}
+
+@test "GC removes reservations, veths and firewall state of attachments that are not valid" {
+  local conf; conf=$(bridge_conf 1.1.0 '"ipMasq":true,"macspoofchk":true')
+  new_container C1; new_container C2
+  run_plugin ADD keep "$C1" eth0 "$conf"; assert_status 0
+  local keepveth; keepveth=$(jq -r '.interfaces[1].name' <<<"$output")
+  run_plugin ADD gone "$C2" eth0 "$conf"; assert_status 0
+  local goneveth; goneveth=$(jq -r '.interfaces[1].name' <<<"$output")
+  local gc; gc=$(jq -c '. + {"cni.dev/valid-attachments":[{"containerID":"keep","ifname":"eth0"}]}' <<<"$conf")
+  run_plugin GC "" "" "" "$gc"; assert_status 0
+  in_host ip link show "$keepveth" >/dev/null || fail "valid veth removed"
+  ! in_host ip link show "$goneveth" 2>/dev/null || fail "stale veth left"
+  [ -e "$DATA_DIR/testnet/10.99.0.2" ] && [ ! -e "$DATA_DIR/testnet/10.99.0.3" ] || fail "store: $(ls "$DATA_DIR/testnet")"
+  [ "$(masq_elements)" = "10.99.0.2" ] || fail "masq elements: $(masq_elements)"
+  assert_json "$(nft_json)" '[.nftables[] | select(.map? and .map.name=="spoofchk-ports") | .map.elem[][0]] | join(",")' "$keepveth"
+}
+
+@test "a failed ADD leaves no firewall state" {
+  new_container C1
+  in_ns "$C1" ip link add eth0 type bridge
+  run_plugin ADD c1 "$C1" eth0 "$(bridge_conf 1.1.0 '"ipMasq":true,"macspoofchk":true')"
+  assert_cni_error 999
+  [ -z "$(masq_elements)" ] || fail "elements left: $(masq_elements)"
+}
+
+@test "without macspoofchk a changed MAC still gets through (the spoof test can fail)" {
+  new_container C1
+  run_plugin ADD c1 "$C1" eth0 "$(bridge_conf)"; assert_status 0
+  in_ns "$C1" ip link set eth0 address 02:00:00:00:be:ef
+  in_ns "$C1" ip neigh flush dev eth0
+  in_ns "$C1" ping -c1 -W2 10.99.0.1 >/dev/null || fail "changed MAC blocked without macspoofchk"
+}
