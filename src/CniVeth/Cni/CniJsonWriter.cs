@@ -11,7 +11,7 @@ internal static class CniJsonWriter
     {
         Indented = true,
         IndentSize = 4,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        Encoder = MinimalJsonEncoder.Instance,
     };
 
     /// <summary>Runs <paramref name="write"/> on a fresh writer; returns the UTF-8 bytes plus a newline.</summary>
