@@ -76,8 +76,18 @@ sysctl_in() { in_ns "$1" cat "/proc/sys/$2"; }
   new_container C2
   run_plugin ADD c2 "$C2" eth0 "$(oconf '"promiscMode":true,"hairpinMode":true')"
   assert_cni_error 7
-  assert_json "$output" '.msg' "cannot set hairpin mode and promiscuous mode at the same time."
+  assert_match "$(jq -r .msg <<<"$output")" "^cannot set hairpin mode and promiscuous mode at the same time"
   ! in_host ip link show cnitest0 2>/dev/null || fail "bridge created by a rejected ADD"
+}
+
+@test "CHECK compares the bridge's promiscuous flag with promiscMode, as the reference does" {
+  new_container C1
+  add c1 "$C1" "$(oconf '"promiscMode":true')"
+  local conf; conf=$(with_prev "$(oconf '"promiscMode":true')" "$output")
+  run_plugin CHECK c1 "$C1" eth0 "$conf"; assert_status 0
+  in_host ip link set cnitest0 promisc off
+  run_plugin CHECK c1 "$C1" eth0 "$conf"; assert_cni_error 999
+  assert_match "$output" 'not promiscuous'
 }
 
 @test "portIsolation: isolated ports reach the gateway but not each other" {
@@ -128,6 +138,19 @@ sysctl_in() { in_ns "$1" cat "/proc/sys/$2"; }
   NET=netb add c2 "$C2" "$(NET=netb oconf '"isGateway":true,"forceAddress":true' "$(v4 10.98.0.0/24)")"
   assert_json "$(in_host ip -j addr show cnitest0)" "$(printf '%s' '[.[0].addr_info[] | select(.family=="inet") | "\(.local)/\(.prefixlen)"] | join(",")')" 10.98.0.1/24
   in_ns "$C2" ping -c1 -W2 10.98.0.1 >/dev/null || fail "no traffic to the new gateway"
+}
+
+@test "a refused gateway change removes only the address it added, never one already in use" {
+  new_container C1; new_container C2
+  NET=neta add c1 "$C1" "$(NET=neta oconf)"
+  in_host ip addr add 10.97.0.1/24 dev cnitest0          # an address someone else put there
+  # netb shares 10.99.0.0/24's gateway (already there) and brings 10.98.0.1, which conflicts with 10.97.0.1
+  NET=netb run_plugin ADD c2 "$C2" eth0 "$(NET=netb oconf '' "$(ipam_ranges '[{"subnet":"10.99.0.0/24","rangeStart":"10.99.0.100"}],[{"subnet":"10.98.0.0/24"}]')")"
+  assert_cni_error 999
+  assert_match "$(jq -r .msg <<<"$output")" 'already has an IP address different from'
+  [ "$(addrs "$(in_host ip -j addr show cnitest0)" inet)" = "10.99.0.1/24 10.97.0.1/24" ] ||
+    fail "bridge addresses: $(addrs "$(in_host ip -j addr show cnitest0)" inet)"
+  in_ns "$C1" ping -c1 -W2 10.99.0.1 >/dev/null || fail "the first network lost its gateway"
 }
 
 @test "two IPv4 range sets with isGateway: both gateways on the bridge, both reachable" {
@@ -297,7 +320,7 @@ assert_vlan_refused() {
 
 @test "vlan on a kernel without bridge VLAN filtering: clear error, nothing left behind" {
   new_container C1
-  run_plugin ADD c1 "$C1" eth0 "$(oconf '"vlan":100')"
+  run_plugin ADD c1 "$C1" eth0 "$(oconf '"isGateway":false,"vlan":100')"
   assert_vlan_refused
   assert_match "$(jq -r .msg <<<"$output")" '"vlan": 100'
   ! in_host ip link show cnitest0 2>/dev/null || fail "bridge left behind"
@@ -315,10 +338,19 @@ assert_vlan_refused() {
 @test "vlan on an existing bridge without VLAN support: clear error, the bridge stays, nothing else left" {
   in_host ip link add cnitest0 type bridge
   new_container C1
-  run_plugin ADD c1 "$C1" eth0 "$(oconf '"vlan":100,"preserveDefaultVlan":true')"
+  run_plugin ADD c1 "$C1" eth0 "$(oconf '"isGateway":false,"vlan":100,"preserveDefaultVlan":true')"
   assert_vlan_refused
   in_host ip link show cnitest0 >/dev/null || fail "someone else's bridge was removed"
   ! in_ns "$C1" ip link show eth0 2>/dev/null || fail "container interface left behind"
+}
+
+@test "vlan with isGateway (the reference's <bridge>.<vlan> gateway) is refused before anything changes" {
+  new_container C1
+  run_plugin ADD c1 "$C1" eth0 "$(oconf '"isDefaultGateway":true,"vlan":100')"
+  assert_cni_error 2
+  assert_json "$output" '.msg' '"isDefaultGateway": true with "vlan": 100 is not supported: cniveth does not create the "cnitest0.100" gateway interface'
+  ! in_host ip link show cnitest0 2>/dev/null || fail "bridge left behind"
+  [ -z "$(reservations)" ] || fail "reservation left behind: $(reservations)"
 }
 
 @test "invalid VLAN settings are config errors with the reference's texts" {

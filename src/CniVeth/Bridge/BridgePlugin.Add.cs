@@ -15,6 +15,7 @@ internal sealed partial class BridgePlugin
         NetConfValidator.ValidateBridge(conf, req.Version);
         string network = req.NetworkName, containerId = req.Env.ContainerId, ifName = req.Env.IfName;
         byte[]? macBytes = req.Mac is string mac ? AddressText.MacBytes(mac) : null;
+        BridgeVlans.RefuseVlanGateway(conf);
 
         using NetNamespace home = NetNamespace.Current();
         using NetNamespace netns = OpenContainerNetNs(req.Env.NetNs);

@@ -58,6 +58,22 @@ internal static class BridgeVlans
         return result;
     }
 
+    /// <summary>
+    /// vlan with a gateway: the reference puts the gateway address on a veth pair "&lt;bridge&gt;.&lt;vlan&gt;"
+    /// whose other end is an access port of that VLAN. cniveth does not create that interface; rather than
+    /// put the gateway on the bridge itself (untagged VLAN 1, unreachable from the VLAN's ports) it refuses
+    /// the combination before anything changes.
+    /// </summary>
+    public static void RefuseVlanGateway(NetConf conf)
+    {
+        // A gateway exists only with IPAM (which always yields addresses, or the ADD fails).
+        if (conf.Vlan == 0 || !(conf.IsGateway || conf.IsDefaultGateway) || !conf.HasIpam) return;
+        string key = conf.IsDefaultGateway ? "isDefaultGateway" : "isGateway";
+        throw new CniException(ErrorCode.UnsupportedField,
+            $"\"{key}\": true with \"vlan\": {conf.Vlan} is not supported: cniveth does not create the \"{conf.BridgeName}.{conf.Vlan}\" gateway interface",
+            "drop isGateway/isDefaultGateway and route the VLAN through a gateway you manage, or use the network without \"vlan\"");
+    }
+
     /// <summary>The error for a kernel built without CONFIG_BRIDGE_VLAN_FILTERING (EOPNOTSUPP from the bridge
     /// or the port): names the feature and the config keys, code 2 (unsupported field).</summary>
     public static CniException NotAvailable(NetConf conf)
