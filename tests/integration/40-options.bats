@@ -45,6 +45,7 @@ sysctl_in() { in_ns "$1" cat "/proc/sys/$2"; }
   assert_json "$(in_host ip -j link show cnitest0)" '.[0].mtu' 1400
   assert_json "$(in_host ip -j link show "$HV")" '.[0].mtu' 1400
   assert_json "$(in_ns "$C1" ip -j link show eth0)" '.[0].mtu' 1400
+  [ "$(in_host cat /proc/sys/net/ipv6/conf/cnitest0/accept_ra)" = 0 ] || fail "accept_ra not 0 on the new bridge"
   in_ns "$C1" ping -c1 -W2 -s 1372 -M do 10.99.0.1 >/dev/null || fail "full-size packet does not pass"
 }
 
@@ -151,6 +152,16 @@ sysctl_in() { in_ns "$1" cat "/proc/sys/$2"; }
   [ "$(addrs "$(in_host ip -j addr show cnitest0)" inet)" = "10.99.0.1/24 10.97.0.1/24" ] ||
     fail "bridge addresses: $(addrs "$(in_host ip -j addr show cnitest0)" inet)"
   in_ns "$C1" ping -c1 -W2 10.99.0.1 >/dev/null || fail "the first network lost its gateway"
+}
+
+@test "IPv6 gateways of non-overlapping subnets coexist on the bridge without forceAddress" {
+  new_container C1; new_container C2
+  NET=neta add c1 "$C1" "$(NET=neta oconf '' "$(v6 fd00:99::/64)")"
+  NET=netb add c2 "$C2" "$(NET=netb oconf '' "$(v6 fd00:98::/64)")"
+  [ "$(addrs "$(in_host ip -j addr show cnitest0)" inet6 | tr ' ' '\n' | sort | tr '\n' ' ')" = "fd00:98::1/64 fd00:99::1/64 " ] ||
+    fail "bridge addresses: $(addrs "$(in_host ip -j addr show cnitest0)" inet6)"
+  in_ns "$C1" ping -6 -c1 -W2 fd00:99::1 >/dev/null || fail "first gateway unreachable"
+  in_ns "$C2" ping -6 -c1 -W2 fd00:98::1 >/dev/null || fail "second gateway unreachable"
 }
 
 @test "two IPv4 range sets with isGateway: both gateways on the bridge, both reachable" {
