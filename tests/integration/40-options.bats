@@ -37,6 +37,8 @@ host_veths() { in_host ip -j link show type veth | jq -r '.[].ifname' | sort | t
 reservations() { ls "$DATA_DIR/${1:-optnet}" 2>/dev/null | grep -vE '^(lock|last_reserved_ip\..*)$' | tr '\n' ' ' || true; }
 addrs() { jq -r --arg f "$2" '[.[0].addr_info[] | select(.family==$f and .scope=="global") | "\(.local)/\(.prefixlen)"] | join(" ")' <<<"$1"; }
 sysctl_in() { in_ns "$1" cat "/proc/sys/$2"; }
+# fast_dad NETNS: interfaces created later in NETNS start DAD at once (no random delay of up to 1 s)
+fast_dad() { in_ns "$1" sysctl -qw net.ipv6.conf.default.router_solicitation_delay=0; }
 
 # ---- mtu ----------------------------------------------------------------------------------------
 @test "mtu: a bridge created by ADD and both veth ends get it" {
@@ -225,6 +227,7 @@ sysctl_in() { in_ns "$1" cat "/proc/sys/$2"; }
 
 @test "enabledad: accept_dad and enhanced_dad on, ADD returns once DAD is done" {
   new_container C1
+  fast_dad "$C1"
   add c1 "$C1" "$(oconf '"isGateway":true,"enabledad":true' "$(v6)")"
   [ "$(sysctl_in "$C1" net/ipv6/conf/eth0/accept_dad)" = 1 ] || fail "accept_dad not 1"
   [ "$(sysctl_in "$C1" net/ipv6/conf/eth0/enhanced_dad)" = 1 ] || fail "enhanced_dad not 1"
@@ -238,6 +241,7 @@ sysctl_in() { in_ns "$1" cat "/proc/sys/$2"; }
   in_host ip link set cnitest0 up
   in_host ip addr add fd00:99::2/64 dev cnitest0 nodad
   new_container C1
+  fast_dad "$C1"
   run_plugin ADD c1 "$C1" eth0 "$(oconf '"isGateway":false,"enabledad":true' "$(v6)")"
   assert_cni_error 999
   assert_match "$(jq -r .msg <<<"$output")" "duplicate address detection failed for fd00:99::2/64"
