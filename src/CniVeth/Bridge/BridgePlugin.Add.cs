@@ -15,6 +15,7 @@ internal sealed partial class BridgePlugin
         NetConfValidator.ValidateBridge(conf, req.Version);
         string network = req.NetworkName, containerId = req.Env.ContainerId, ifName = req.Env.IfName;
         byte[]? macBytes = req.Mac is string mac ? AddressText.MacBytes(mac) : null;
+        BridgeVlans.RefuseVlanGateway(conf);
 
         using NetNamespace home = NetNamespace.Current();
         using NetNamespace netns = OpenContainerNetNs(req.Env.NetNs);
@@ -70,9 +71,15 @@ internal sealed partial class BridgePlugin
         LinkInfo? link = host.GetLink(name);
         if (link is null)
         {
-            bool vlanFiltering = conf.Vlan != 0 || conf.VlanTrunk is { Count: > 0 };
+            bool vlanFiltering = BridgeVlans.Wanted(conf);
             int errno = host.Do(b => Messages.NewBridge(b, name, conf.Mtu, RandomMac(), vlanFiltering),
-                $"creating bridge \"{name}\"", Errno.EEXIST);
+                $"creating bridge \"{name}\"", Errno.EEXIST, Errno.EOPNOTSUPP);
+            // The kernel registers the bridge, fails to turn on vlan_filtering and unregisters it again.
+            if (errno == Errno.EOPNOTSUPP)
+            {
+                if (vlanFiltering) throw BridgeVlans.NotAvailable(conf);
+                throw new NetlinkException($"creating bridge \"{name}\"", errno);
+            }
             if (errno == 0) Sysctl.Ensure($"net/ipv6/conf/{name}/accept_ra", "0");
             link = host.GetLink(name) ?? throw CniException.Internal($"bridge \"{name}\" vanished right after it was created");
         }
@@ -122,6 +129,20 @@ internal sealed partial class BridgePlugin
     private static void ConfigureHostSide(RouteClient host, NetConf conf, LinkInfo bridge, LinkInfo hostLink,
         string alias, AddressPlan plan)
     {
+        // VLANs first, on their own: when the kernel cannot do them, nothing else may have changed yet
+        // (the batch below adds gateway addresses to a bridge other attachments share).
+        if (BridgeVlans.Wanted(conf))
+        {
+            var vb = host.Batch();
+            BridgeVlans.Encode(vb, hostLink.Index, conf);
+            foreach (NetlinkAck ack in host.Execute(vb))
+            {
+                if (ack.Ok) continue;
+                if (ack.Errno == Errno.EOPNOTSUPP) throw BridgeVlans.NotAvailable(conf);
+                throw new NetlinkException($"setting VLANs on bridge port \"{hostLink.Name}\"", ack.Errno, ack.KernelMessage);
+            }
+        }
+
         var b = host.Batch();
         var what = new List<string>();
         Messages.SetLink(b, hostLink.Index, alias: alias);
@@ -131,6 +152,7 @@ internal sealed partial class BridgePlugin
             Messages.SetBridgePort(b, hostLink.Index, conf.HairpinMode, conf.PortIsolation);
             what.Add($"setting bridge port flags on \"{hostLink.Name}\"");
         }
+
         // Re-setting the bridge's own MAC marks it administratively set: it then stops following the
         // lowest port's MAC (which changes as containers come and go and breaks neighbours' ARP caches).
         Messages.SetLink(b, bridge.Index, up: bridge.IsUp ? null : true, promisc: conf.PromiscMode ? true : null, mac: bridge.Mac);
@@ -142,14 +164,14 @@ internal sealed partial class BridgePlugin
             what.Add($"adding gateway address {gw} to bridge \"{bridge.Name}\"");
         }
         NetlinkAck[] acks = host.Execute(b);
-        bool added = false;
+        var added = new List<CidrAddress>();
         for (int i = 0; i < acks.Length; i++)
         {
-            if (acks[i].Ok) { added |= i >= firstGateway; continue; }
+            if (acks[i].Ok) { if (i >= firstGateway) added.Add(plan.BridgeAddresses[i - firstGateway]); continue; }
             if (i >= firstGateway && acks[i].Errno == Errno.EEXIST) continue;
             throw new NetlinkException(what[i], acks[i].Errno, acks[i].KernelMessage);
         }
-        if (added) GatewayAddresses.Reconcile(host, conf, bridge, plan.BridgeAddresses);
+        if (added.Count > 0) GatewayAddresses.Reconcile(host, conf, bridge, plan.BridgeAddresses, added);
         if (plan.BridgeAddresses.Count > 0) Forwarding.Enable(plan.BridgeAddresses);
     }
 

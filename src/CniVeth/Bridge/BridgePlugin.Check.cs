@@ -29,6 +29,9 @@ internal sealed partial class BridgePlugin
         ResultInterface? prevBridge = prev.Interfaces.FirstOrDefault(i => i.Name == conf.BridgeName && string.IsNullOrEmpty(i.Sandbox));
         if (prevBridge?.Mac is { Length: > 0 } bmac && !bmac.Equals(bridge.MacString, StringComparison.OrdinalIgnoreCase))
             throw Missing($"bridge \"{bridge.Name}\" has MAC {bridge.MacString}, prevResult says {bmac}");
+        // As the reference: the bridge's promiscuous flag must match promiscMode, both ways.
+        if (bridge.IsPromisc != conf.PromiscMode)
+            throw Missing($"bridge \"{bridge.Name}\" is {(bridge.IsPromisc ? "" : "not ")}promiscuous, but promiscMode is {(conf.PromiscMode ? "true" : "false")}");
 
         LinkInfo peer = container.GetLink(ifName) ?? throw Missing($"interface \"{ifName}\" not found in {req.Env.NetNs}");
         if (peer.Kind != "veth") throw Missing($"\"{ifName}\" in {req.Env.NetNs} is a {peer.Kind}, not a veth");

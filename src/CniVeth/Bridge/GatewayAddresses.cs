@@ -12,7 +12,11 @@ namespace CniVeth.Bridge;
 /// </summary>
 internal static class GatewayAddresses
 {
-    public static void Reconcile(RouteClient host, NetConf conf, LinkInfo bridge, IReadOnlyList<CidrAddress> ours)
+    /// <param name="ours">every gateway address of this config (none of them conflicts with another)</param>
+    /// <param name="added">those this ADD just added: the only ones undone on a conflict, since the others
+    /// were already there and serve other attachments</param>
+    public static void Reconcile(RouteClient host, NetConf conf, LinkInfo bridge, IReadOnlyList<CidrAddress> ours,
+        IReadOnlyList<CidrAddress> added)
     {
         var conflicting = new List<CidrAddress>();
         foreach (byte family in new[] { Rtnl.AF_INET, Rtnl.AF_INET6 })
@@ -32,7 +36,7 @@ internal static class GatewayAddresses
         if (!conf.ForceAddress)
         {
             // Undo our addition so the bridge is left as we found it.
-            foreach (CidrAddress m in ours)
+            foreach (CidrAddress m in added)
                 host.Do(b => Messages.DelAddress(b, bridge.Index, m), $"removing {m} from \"{bridge.Name}\"", Errno.EADDRNOTAVAIL, Errno.ENODEV);
             throw new CniException(ErrorCode.Internal,
                 $"\"{bridge.Name}\" already has an IP address different from {string.Join(", ", ours)}",

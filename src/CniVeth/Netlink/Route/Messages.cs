@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.InteropServices;
 using CniVeth.Cni;
 
 namespace CniVeth.Netlink.Route;
@@ -91,6 +92,41 @@ internal static class Messages
          .EndNested().EndMessage();
     }
 
+    /// <summary>
+    /// Adds (RTM_SETLINK) or removes (RTM_DELLINK) VLANs on a bridge port: family AF_BRIDGE, IFLA_AF_SPEC with
+    /// IFLA_BRIDGE_FLAGS = master and one IFLA_BRIDGE_VLAN_INFO per VID, or a RANGE_BEGIN/RANGE_END pair per
+    /// range (as `bridge vlan add dev X vid A-B` sends). The kernel applies the entries in order.
+    /// </summary>
+    public static void PortVlans(NetlinkMessageBuilder b, int index, bool delete, IEnumerable<PortVlan> vlans)
+    {
+        b.BeginMessage(delete ? Rtnl.RTM_DELLINK : Rtnl.RTM_SETLINK, Nl.F_ACK)
+         .Struct(new IfInfoMsg { Family = Rtnl.AF_BRIDGE, Index = index })
+         .BeginNested(Rtnl.IFLA_AF_SPEC)
+         .U16(Rtnl.IFLA_BRIDGE_FLAGS, Rtnl.BRIDGE_FLAGS_MASTER);
+        foreach (PortVlan v in vlans)
+        {
+            if (v.First is 0 or > Rtnl.MaxVlanId || v.Last < v.First || v.Last > Rtnl.MaxVlanId)
+                throw new ArgumentOutOfRangeException(nameof(vlans), $"VLAN range {v.First}-{v.Last}");
+            if (v.First == v.Last)
+            {
+                VlanInfo(b, v.Flags, v.First);
+                continue;
+            }
+            // The kernel refuses a range of PVIDs (a port has one).
+            if ((v.Flags & Rtnl.BRIDGE_VLAN_INFO_PVID) != 0)
+                throw new ArgumentException("a VLAN range cannot be the PVID", nameof(vlans));
+            VlanInfo(b, (ushort)(v.Flags | Rtnl.BRIDGE_VLAN_INFO_RANGE_BEGIN), v.First);
+            VlanInfo(b, (ushort)(v.Flags | Rtnl.BRIDGE_VLAN_INFO_RANGE_END), v.Last);
+        }
+        b.EndNested().EndMessage();
+    }
+
+    private static void VlanInfo(NetlinkMessageBuilder b, ushort flags, ushort vid)
+    {
+        var info = new BridgeVlanInfo { Flags = flags, Vid = vid }; // struct bridge_vlan_info, host byte order
+        b.Attr(Rtnl.IFLA_BRIDGE_VLAN_INFO, MemoryMarshal.AsBytes(new ReadOnlySpan<BridgeVlanInfo>(in info)));
+    }
+
     public static void DelLink(NetlinkMessageBuilder b, int index) =>
         b.BeginMessage(Rtnl.RTM_DELLINK, Nl.F_ACK).Struct(new IfInfoMsg { Index = index }).EndMessage();
 
@@ -156,3 +192,7 @@ internal static class Messages
         b.EndMessage();
     }
 }
+
+/// <summary>One bridge-port VLAN entry: a single VID (First == Last) or an inclusive range, with
+/// BRIDGE_VLAN_INFO_PVID / _UNTAGGED flags.</summary>
+internal readonly record struct PortVlan(ushort First, ushort Last, ushort Flags = 0);

@@ -24,6 +24,8 @@ internal static class Rtnl
 
     // Bridge VLANs (IFLA_AF_SPEC of AF_BRIDGE)
     public const ushort IFLA_BRIDGE_FLAGS = 0, IFLA_BRIDGE_VLAN_INFO = 2;
+    public const ushort BRIDGE_FLAGS_MASTER = 1;
+    public const ushort MaxVlanId = 4094;
     public const ushort BRIDGE_VLAN_INFO_PVID = 0x2, BRIDGE_VLAN_INFO_UNTAGGED = 0x4,
         BRIDGE_VLAN_INFO_RANGE_BEGIN = 0x8, BRIDGE_VLAN_INFO_RANGE_END = 0x10;
     public const uint RTEXT_FILTER_BRVLAN = 1 << 1;
