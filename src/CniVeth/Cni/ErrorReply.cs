@@ -20,8 +20,15 @@ internal static class ErrorReply
     {
         if (e is AggregateException { InnerExceptions.Count: 1 } aggregate)
             e = aggregate.InnerExceptions[0];
-        return e is CniException cni
-            ? ToJson(cniVersion, cni.Code, cni.Message, cni.Details)
-            : ToJson(cniVersion, ErrorCode.Internal, $"internal error: {e.Message}", e.GetType().Name);
+        return e switch
+        {
+            CniException cni => ToJson(cniVersion, cni.Code, cni.Message, cni.Details),
+            // Our own typed failures (a kernel errno from netlink, a namespace that cannot be entered, a
+            // sysctl or store file that cannot be written) already say what failed and why.
+            IOException or UnauthorizedAccessException => ToJson(cniVersion, ErrorCode.Internal, e.Message, ""),
+            _ when e.GetType().Namespace?.StartsWith("CniVeth", StringComparison.Ordinal) == true =>
+                ToJson(cniVersion, ErrorCode.Internal, e.Message, ""),
+            _ => ToJson(cniVersion, ErrorCode.Internal, $"internal error: {e.Message}", e.GetType().Name),
+        };
     }
 }

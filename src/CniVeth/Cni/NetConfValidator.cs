@@ -15,7 +15,7 @@ internal static class NetConfValidator
             throw CniException.Config($"invalid VLAN ID {conf.Vlan} (must be between 0 and {MaxVlanId})");
         _ = ValidatedTrunkVids(conf);
         if (conf.HairpinMode && conf.PromiscMode)
-            throw CniException.Config("cannot set hairpin mode and promiscuous mode at the same time.");
+            throw CniException.Config("cannot set hairpin mode and promiscuous mode at the same time");
         if (conf.HasIpam && conf.DisableContainerInterface)
             throw CniException.Config("cannot use IPAM when DisableContainerInterface flag is set");
         if (conf.Mtu < 0)

@@ -34,7 +34,7 @@ public class NetConfValidatorTests
     [Theory]
     [InlineData("\"vlan\":-1", "invalid VLAN ID -1 (must be between 0 and 4094)")]
     [InlineData("\"vlan\":4095", "invalid VLAN ID 4095 (must be between 0 and 4094)")]
-    [InlineData("\"hairpinMode\":true,\"promiscMode\":true", "cannot set hairpin mode and promiscuous mode at the same time.")]
+    [InlineData("\"hairpinMode\":true,\"promiscMode\":true", "cannot set hairpin mode and promiscuous mode at the same time")]
     [InlineData("\"disableContainerInterface\":true," + Ipam, "cannot use IPAM when DisableContainerInterface flag is set")]
     [InlineData("\"mtu\":-1", "invalid MTU -1 (must be positive, or 0 for the kernel default)")]
     [InlineData("\"ipMasqBackend\":\"ebtables\"", "unknown ipMasqBackend \"ebtables\" (must be \"iptables\" or \"nftables\")")]
