@@ -4,7 +4,7 @@ using CniVeth.Ipam.Allocation;
 
 namespace CniVeth.Ipam.Config;
 
-/// <summary>ipam.routes → result routes (returned as given; dst host bits cleared).</summary>
+/// <summary>ipam.routes → result routes, returned exactly as given (like the reference).</summary>
 internal static class RouteParser
 {
     public static List<ResultRoute> Parse(IEnumerable<RouteConf>? routes)
@@ -18,13 +18,12 @@ internal static class RouteParser
                 || !int.TryParse(dst[(slash + 1)..], out int prefix)
                 || prefix < 0 || prefix > IpMath.BitLength(address.AddressFamily))
                 throw CniException.Config($"invalid route dst \"{dst}\" in ipam.routes");
-            UInt128 network = IpMath.ToNumber(address) & ~IpMath.HostMask(address.AddressFamily, prefix);
             IPAddress? gw = null;
             if (!string.IsNullOrEmpty(route.Gw) && !IPAddress.TryParse(route.Gw, out gw))
                 throw CniException.Config($"invalid route gw \"{route.Gw}\" in ipam.routes");
             result.Add(new ResultRoute
             {
-                Dst = new CidrAddress(IpMath.FromNumber(network, address.AddressFamily), prefix),
+                Dst = new CidrAddress(address, prefix),
                 Gw = gw, Mtu = route.Mtu, AdvMss = route.AdvMss, Priority = route.Priority,
                 Table = route.Table, Scope = route.Scope,
             });

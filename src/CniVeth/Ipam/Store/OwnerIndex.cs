@@ -48,7 +48,9 @@ internal sealed class OwnerIndex(StoreDirectory owners, StoreDirectory scratch)
     public void Rebuild(IEnumerable<(IPAddress Address, ReservationOwner Owner)> reservations)
     {
         foreach (string name in owners.ListNames()) owners.Unlink(name);
+        // Written in place, not via scratch + rename: the store has no stamp during a rebuild, so a
+        // crash half way only means another rebuild.
         foreach (var group in reservations.GroupBy(r => r.Owner))
-            Set(group.Key, group.Select(r => r.Address).ToList());
+            owners.WriteNewFile(group.Key.IndexFileName, string.Join("\n", group.Select(r => r.Address)) + "\n", replace: false);
     }
 }

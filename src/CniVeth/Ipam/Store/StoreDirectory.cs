@@ -103,9 +103,9 @@ internal sealed class StoreDirectory : IDisposable
 
     /// <summary>Writes a fresh file (0600), replacing a leftover of the same name. Not fsynced: see
     /// HostLocalStore for why durability across power loss is not needed.</summary>
-    public unsafe void WriteNewFile(string name, string content)
+    public unsafe void WriteNewFile(string name, string content, bool replace = true)
     {
-        Unlink(name);
+        if (replace) Unlink(name);
         int fd = OpenAt(Fd, name, OpenFlags.O_WRONLY | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, FileMode);
         if (fd < 0) throw IoError($"cannot create {Child(name)}");
         try

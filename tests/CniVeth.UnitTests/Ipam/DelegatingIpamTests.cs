@@ -1,0 +1,95 @@
+using CniVeth.Cni;
+using CniVeth.Ipam;
+
+namespace CniVeth.UnitTests.Ipam;
+
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public class DelegatingIpamTests : IDisposable
+{
+    private readonly string _bin = Directory.CreateTempSubdirectory("cniveth-delegate-").FullName;
+    public void Dispose() => Directory.Delete(_bin, recursive: true);
+
+    /// <summary>A fake IPAM plugin that records its verb and stdin and prints <paramref name="stdout"/>.</summary>
+    private void FakePlugin(string name, string stdout, int exit = 0)
+    {
+        string path = Path.Combine(_bin, name);
+        File.WriteAllText(path, $"#!/bin/sh\necho \"$CNI_COMMAND $CNI_CONTAINERID $CNI_IFNAME\" > {_bin}/env\ncat > {_bin}/stdin\ncat <<'OUT'\n{stdout}\nOUT\nexit {exit}\n");
+        File.SetUnixFileMode(path, (UnixFileMode)0x1ED);
+    }
+
+    private CniRequest Request(string json = """{"cniVersion":"1.0.0","name":"n","ipam":{"type":"fake"}}""")
+    {
+        var r = IpamFixture.Request(json, "ctr", "eth1");
+        return new CniRequest { Env = new CniEnvironment { ContainerId = "ctr", IfName = "eth1", Path = "/nonexistent:" + _bin },
+            Conf = r.Conf, RawConfig = r.RawConfig, Version = r.Version, Args = r.Args };
+    }
+
+    [Fact]
+    public void AddPassesStdinAndEnvAndParsesCurrentResult()
+    {
+        FakePlugin("fake", """{"cniVersion":"1.0.0","ips":[{"address":"10.3.0.7/16","gateway":"10.3.0.1"}],"routes":[{"dst":"0.0.0.0/0"}],"dns":{"nameservers":["10.3.0.53"]}}""");
+        var request = Request();
+        var result = new DelegatingIpam("fake").Add(request);
+        Assert.Equal("10.3.0.7/16", result.Ips[0].Address.ToString());
+        Assert.Equal("10.3.0.1", result.Ips[0].Gateway!.ToString());
+        Assert.Equal("0.0.0.0/0", result.Routes[0].Dst.ToString());
+        Assert.Equal(["10.3.0.53"], result.Dns!.Nameservers!);
+        Assert.Equal("ADD ctr eth1", File.ReadAllText(Path.Combine(_bin, "env")).Trim());
+        Assert.Equal(request.RawConfig, File.ReadAllBytes(Path.Combine(_bin, "stdin")));
+    }
+
+    [Fact]
+    public void ParsesLegacyResultShape()
+    {
+        var result = DelegateResultParser.ParseResult(
+            """{"cniVersion":"0.2.0","ip4":{"ip":"10.3.0.7/16","gateway":"10.3.0.1","routes":[{"dst":"0.0.0.0/0"}]},"ip6":{"ip":"2001:db8::7/64"}}""", "x");
+        Assert.Equal(["10.3.0.7/16", "2001:db8::7/64"], result.Ips.Select(i => i.Address.ToString()));
+        Assert.Single(result.Routes);
+    }
+
+    [Fact]
+    public void DelegateErrorIsPassedThrough()
+    {
+        FakePlugin("fake", """{"cniVersion":"1.0.0","code":11,"msg":"busy","details":"later"}""", exit: 1);
+        var e = Assert.Throws<CniException>(() => new DelegatingIpam("fake").Del(Request()));
+        Assert.Equal((11, "busy", "later"), (e.Code, e.Message, e.Details));
+        Assert.StartsWith("DEL", File.ReadAllText(Path.Combine(_bin, "env")));
+    }
+
+    [Fact]
+    public void GarbledFailureIsInternalError()
+    {
+        FakePlugin("fake", "panic: oops", exit: 2);
+        Assert.Equal(999, Assert.Throws<CniException>(() => new DelegatingIpam("fake").Check(Request())).Code);
+    }
+
+    [Theory]
+    [InlineData("../fake")]
+    [InlineData("/usr/bin/fake")]
+    [InlineData("..")]
+    public void TypeMustBeABareName(string type) =>
+        Assert.Contains("not a path", Assert.Throws<CniException>(() => DelegatingIpam.FindPlugin(type, _bin)).Message);
+
+    [Fact]
+    public void MissingPluginNamesThePath() =>
+        Assert.Contains("failed to find plugin \"nope\"", Assert.Throws<CniException>(() => DelegatingIpam.FindPlugin("nope", _bin)).Message);
+
+    [Fact]
+    public void FactoryBuildsHostLocalInProcessAndDelegatesOthers()
+    {
+        var conf = new NetConf { Ipam = new IpamConf { Type = "host-local" } };
+        Assert.IsType<HostLocalIpam>(IpamFactory.Create(conf));
+        conf.Ipam.Type = "dhcp";
+        Assert.Equal("dhcp", Assert.IsType<DelegatingIpam>(IpamFactory.Create(conf)).PluginType);
+    }
+
+    [Fact]
+    public void GcAcceptsBothAttachmentKeys()
+    {
+        var current = new NetConf { ValidAttachments = [new Attachment { ContainerId = "a", IfName = "eth0" }] };
+        var older = new NetConf { LegacyAttachments = [new Attachment { ContainerId = "b", IfName = "eth1" }] };
+        Assert.Contains(("a", "eth0"), HostLocalPlugin.ValidAttachments(current));
+        Assert.Contains(("b", "eth1"), HostLocalPlugin.ValidAttachments(older));
+        Assert.Empty(HostLocalPlugin.ValidAttachments(new NetConf()));
+    }
+}
