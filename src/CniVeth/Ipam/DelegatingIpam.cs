@@ -10,7 +10,7 @@ internal sealed class DelegatingIpam(string pluginType) : IIpam
 {
     public string PluginType => pluginType;
 
-    public Result Add(CniRequest request) => DelegateResultParser.ParseResult(Run(request, "ADD"), pluginType);
+    public Result Add(CniRequest request) => DelegateResultParser.ParseResult(Run(request, "ADD"), pluginType, request.Version);
 
     public IReadOnlyList<IPAddress> Del(CniRequest request)
     {

@@ -42,7 +42,7 @@ public class DelegatingIpamTests : IDisposable
     public void ParsesLegacyResultShape()
     {
         var result = DelegateResultParser.ParseResult(
-            """{"cniVersion":"0.2.0","ip4":{"ip":"10.3.0.7/16","gateway":"10.3.0.1","routes":[{"dst":"0.0.0.0/0"}]},"ip6":{"ip":"2001:db8::7/64"}}""", "x");
+            """{"cniVersion":"0.2.0","ip4":{"ip":"10.3.0.7/16","gateway":"10.3.0.1","routes":[{"dst":"0.0.0.0/0"}]},"ip6":{"ip":"2001:db8::7/64"}}""", "x", "0.2.0");
         Assert.Equal(["10.3.0.7/16", "2001:db8::7/64"], result.Ips.Select(i => i.Address.ToString()));
         Assert.Single(result.Routes);
     }

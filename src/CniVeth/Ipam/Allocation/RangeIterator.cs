@@ -1,3 +1,4 @@
+using CniVeth.Cni;
 using System.Net;
 
 namespace CniVeth.Ipam.Allocation;

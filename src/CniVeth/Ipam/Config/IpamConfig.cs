@@ -58,7 +58,7 @@ internal sealed class IpamConfig
         {
             Location = location,
             RangeSets = sets,
-            Requested = AssignRequested(RequestedAddresses.FromRequest(request), sets),
+            Requested = AssignRequested(request.RequestedIps.Select(IpMath.Canonical).ToList(), sets),
             Routes = RouteParser.Parse(ipam.Routes),
             ResolvConf = string.IsNullOrEmpty(ipam.ResolvConf) ? null : ipam.ResolvConf,
         };

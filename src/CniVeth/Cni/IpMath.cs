@@ -1,9 +1,10 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace CniVeth.Ipam.Allocation;
+namespace CniVeth.Cni;
 
-/// <summary>Addresses as 128-bit integers, so v4 and v6 share one arithmetic (v4 uses the low 32 bits).</summary>
+/// <summary>Address arithmetic shared by IPAM, the bridge and netlink: addresses as 128-bit integers
+/// (v4 uses the low 32 bits) and prefix operations on CidrAddress.</summary>
 internal static class IpMath
 {
     public static int BitLength(AddressFamily family) => family == AddressFamily.InterNetwork ? 32 : 128;
@@ -51,5 +52,19 @@ internal static class IpMath
         if (plain.Contains('%') || !IPAddress.TryParse(plain, out var parsed)) return false;
         address = Canonical(parsed);
         return true;
+    }
+
+    public static IPAddress Network(CidrAddress a) => Masked(a.Address, a.PrefixLength, hostBits: false);
+    public static IPAddress Broadcast(CidrAddress a) => Masked(a.Address, a.PrefixLength, hostBits: true);
+
+    public static bool Contains(CidrAddress net, IPAddress ip) =>
+        ip.AddressFamily == net.Address.AddressFamily
+        && Masked(ip, net.PrefixLength, false).Equals(Masked(net.Address, net.PrefixLength, false));
+
+    private static IPAddress Masked(IPAddress ip, int prefix, bool hostBits)
+    {
+        UInt128 mask = HostMask(ip.AddressFamily, prefix);
+        UInt128 n = ToNumber(ip);
+        return FromNumber(hostBits ? n | mask : n & ~mask, ip.AddressFamily);
     }
 }
