@@ -103,6 +103,7 @@ def write_conf(plugin, net, bridge, octet, masq):
         "ipam": {
             "type": "host-local",
             "ranges": [[{"subnet": f"10.{octet}.0.0/16"}]],
+            "routes": [{"dst": "0.0.0.0/0"}],
             "dataDir": os.path.join(SB, f"data-{plugin}"),
         },
     }
@@ -190,6 +191,10 @@ def warmup():
 def phase_seq(tag, net, with_floor):
     plugins = PLUGINS + (["floor"] if with_floor else [])
     lines = []
+    if with_floor:   # process start-up + the least work: VERSION (the floor answers it too)
+        for i in range(1, N + 1):
+            for p in rotate(plugins, i):
+                lines.append(line(0, f"{tag}/{p}", "VERSION", p, i, net))
     for i in range(1, N + 1):
         for p in rotate(plugins, i):
             save = os.path.join(SB, "res", f"{p}-{net}-{i}.json") if p != "floor" else "-"
@@ -326,6 +331,7 @@ def report():
             notes.append(note)
 
     if "plain" in PHASES:
+        emit("VERSION (start-up)", "plain", "VERSION", floor_of("plain", "VERSION"), ("ref", "cv", "floor"))
         for cmd in ("ADD", "CHECK", "DEL"):
             pl = ("ref", "cv", "floor") if cmd != "CHECK" else ("ref", "cv")
             emit(cmd, "plain", cmd, floor_of("plain", cmd), pl)

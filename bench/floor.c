@@ -7,7 +7,9 @@
 //        RTM_NEWLINK (peer up) + RTM_NEWADDR (the address) + RTM_NEWROUTE (default route via the gateway).
 //   DEL: one RTM_DELLINK of the host end (the kernel deletes the pair).
 //
-// Inputs come from the environment, like a plugin: CNI_COMMAND (ADD|DEL), CNI_NETNS, CNI_IFNAME,
+// VERSION: prints a version answer at once (the floor of process start-up).
+//
+// Inputs come from the environment, like a plugin: CNI_COMMAND (ADD|DEL|VERSION), CNI_NETNS, CNI_IFNAME,
 // FLOOR_BRIDGE, FLOOR_HOSTIF, FLOOR_ADDR (a.b.c.d/len), FLOOR_GW. Every request asks for an ACK and
 // waits for it. On success it prints "ns=<in-process time in nanoseconds>" (from main() to the last
 // ACK) so the harness can separate process start-up from kernel time.
@@ -114,7 +116,12 @@ static uint64_t now(void) {
 
 int main(void) {
     uint64_t t0 = now();
-    const char *cmd = env("CNI_COMMAND"), *hostif = env("FLOOR_HOSTIF");
+    const char *cmd = env("CNI_COMMAND");
+    if (strcmp(cmd, "VERSION") == 0) { // process start-up floor: answer without reading anything
+        puts("{\"cniVersion\":\"1.0.0\",\"supportedVersions\":[\"1.0.0\"]}");
+        return 0;
+    }
+    const char *hostif = env("FLOOR_HOSTIF");
     if (strcmp(cmd, "DEL") == 0) {
         int fd = rtnl();
         struct nlmsghdr *h = msg_begin(RTM_DELLINK, 0);
