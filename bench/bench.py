@@ -426,7 +426,9 @@ def main():
     knobs = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items())
                      if k.startswith("BENCH_") and k in os.environ.get("BENCH_USER_KNOBS", "").split())
     command = (knobs + " " if knobs else "") + "make bench"
-    text = (f"Run {started:%Y-%m-%d %H:%M} UTC, command: `{command}` "
+    note = os.environ.get("BENCH_NOTE", "")
+    text = ((f"**{note}**\n\n" if note else "") +
+            f"Run {started:%Y-%m-%d %H:%M} UTC, command: `{command}` "
             f"(n={N} sequential containers per plugin, scale n={min(SCALE_N, N)}, bursts {BURSTS} × {BURST_REPS}).\n\n"
             f"{machine()}\n\n{table}\n\n" + "".join(f"- {n}\n" for n in notes) + f"\n{mem}\n")
     print(text)

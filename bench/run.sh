@@ -7,7 +7,7 @@
 # Knobs (environment): BENCH_N (200) containers per plugin for ADD/CHECK/DEL; BENCH_SCALE
 # ("10000 60000") pre-filled reservations; BENCH_SCALE_N (30) calls per scale point; BENCH_BURST
 # ("32 64"); BENCH_BURST_REPS (3); BENCH_PHASES ("plain masq scale burst"); BENCH_DOCS (1; 0 = do not
-# touch docs/BENCHMARKS.md); BENCH_RAW (a path: keep the per-call data there, TSV); BENCH_CNIVETH (out/cniveth); BENCH_REF_DIR (/usr/lib/cni); CC (gcc).
+# touch docs/BENCHMARKS.md); BENCH_NOTE (a line printed above the results); BENCH_RAW (a path: keep the per-call data there, TSV); BENCH_CNIVETH (out/cniveth); BENCH_REF_DIR (/usr/lib/cni); CC (gcc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
