@@ -252,7 +252,7 @@ internal sealed partial class BridgePlugin
     private static byte[] RandomMac()
     {
         byte[] mac = new byte[6];
-        System.Security.Cryptography.RandomNumberGenerator.Fill(mac);
+        Random.Shared.NextBytes(mac); // uniqueness, not secrecy: keeps OpenSSL out of the process
         mac[0] = (byte)((mac[0] & 0xfe) | 0x02); // unicast, locally administered
         return mac;
     }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Runtime.InteropServices;
 using CniVeth.Cni;
 using CniVeth.Ipam;
 using CniVeth.Namespaces;
@@ -19,8 +18,9 @@ internal sealed partial class BridgePlugin
     /// </summary>
     public void Del(CniRequest req)
     {
-        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => c.Cancel = true);
-        using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => c.Cancel = true);
+        // Process-wide and inherited by a delegated IPAM plugin: its DEL must finish too.
+        Interop.Libc.Signal(Interop.Libc.SIGTERM, Interop.Libc.SIG_IGN);
+        Interop.Libc.Signal(Interop.Libc.SIGINT, Interop.Libc.SIG_IGN);
 
         NetConf conf = req.Conf;
         string network = req.NetworkName, containerId = req.Env.ContainerId, ifName = req.Env.IfName;

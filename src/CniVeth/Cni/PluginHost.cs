@@ -19,9 +19,8 @@ internal static class PluginHost
     public static int Run(ICniPlugin plugin)
     {
         AppDomain.CurrentDomain.UnhandledException += OnUnhandledException;
-        using var stdout = Console.OpenStandardOutput();
-        // VERSION from a terminal must not wait for input the Go plugins would not read either.
-        using var stdin = Console.IsInputRedirected ? Console.OpenStandardInput() : Stream.Null;
+        using var stdout = StdStreams.Stdout();
+        using var stdin = StdStreams.Stdin();
         int exitCode = Run(plugin, Environment.GetEnvironmentVariable, stdin, stdout, Console.Error);
         Interlocked.Exchange(ref _replied, 1);
         return exitCode;
@@ -163,7 +162,7 @@ internal static class PluginHost
         {
             try
             {
-                using var stdout = Console.OpenStandardOutput();
+                using var stdout = StdStreams.Stdout();
                 var e = args.ExceptionObject as Exception ?? new InvalidOperationException("unknown failure");
                 stdout.Write(ErrorReply.FromException(CniVersions.Latest, e));
                 stdout.Flush();

@@ -11,7 +11,7 @@ internal static partial class Interop
             public const int LOCK_UN = 8;
         }
 
-        [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
+        [LibraryImport(Libraries.Libc, EntryPoint = "flock", SetLastError = true)]
         internal static partial int Flock(int fd, int operation);
     }
 }

@@ -14,7 +14,7 @@ internal static partial class Interop
         }
 
         /// <summary>futimens(2); times[0] = atime, times[1] = mtime.</summary>
-        [LibraryImport("libc", EntryPoint = "futimens", SetLastError = true)]
+        [LibraryImport(Libraries.Libc, EntryPoint = "futimens", SetLastError = true)]
         internal static unsafe partial int Futimens(int fd, TimeSpec* times);
     }
 }

@@ -4,7 +4,7 @@ internal static partial class Interop
 {
     internal static partial class Libc
     {
-        [LibraryImport("libc", EntryPoint = "mkdirat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(Libraries.Libc, EntryPoint = "mkdirat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
         internal static partial int MkdirAt(int dirFd, string path, uint mode);
     }
 }

@@ -4,23 +4,13 @@ internal static partial class Interop
 {
     internal static partial class Libc
     {
-        internal const int O_RDONLY = 0x0;
-        internal const int O_WRONLY = 0x1;
-        internal const int O_RDWR = 0x2;
-        internal const int O_CREAT = 0x40;
-        internal const int O_EXCL = 0x80;
-        internal const int O_TRUNC = 0x200;
-        internal const int O_DIRECTORY = 0x10000;
-        internal const int O_NOFOLLOW = 0x20000;
-        internal const int O_CLOEXEC = 0x80000;
-
         [LibraryImport(Libraries.Libc, EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
         internal static partial int Open(string path, int flags, int mode);
 
         /// <summary>open(2) returning an owned fd; Invalid on failure (errno in Marshal.GetLastPInvokeError).</summary>
         internal static SafeFd OpenFd(string path, int flags, int mode = 0)
         {
-            int fd = Open(path, flags | O_CLOEXEC, mode);
+            int fd = Open(path, flags | OpenFlags.O_CLOEXEC, mode);
             return fd < 0 ? new SafeFd() : new SafeFd(fd);
         }
 
@@ -39,7 +29,7 @@ internal static partial class Interop
         }
 
         /// <summary>openat(2): every store file is opened relative to the network directory's fd.</summary>
-        [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(Libraries.Libc, EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
         internal static partial int OpenAt(int dirFd, string path, int flags, uint mode);
     }
 }

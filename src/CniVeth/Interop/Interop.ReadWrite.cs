@@ -5,15 +5,9 @@ internal static partial class Interop
     internal static partial class Libc
     {
         [LibraryImport(Libraries.Libc, EntryPoint = "read", SetLastError = true)]
-        internal static unsafe partial nint Read(SafeFd fd, byte* buf, nint count);
-
-        [LibraryImport(Libraries.Libc, EntryPoint = "write", SetLastError = true)]
-        internal static unsafe partial nint Write(SafeFd fd, byte* buf, nint count);
-
-        [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
         internal static unsafe partial nint Read(int fd, byte* buffer, nint count);
 
-        [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+        [LibraryImport(Libraries.Libc, EntryPoint = "write", SetLastError = true)]
         internal static unsafe partial nint Write(int fd, byte* buffer, nint count);
     }
 }

@@ -4,7 +4,7 @@ internal static partial class Interop
 {
     internal static partial class Libc
     {
-        [LibraryImport("libc", EntryPoint = "renameat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(Libraries.Libc, EntryPoint = "renameat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
         internal static partial int RenameAt(int oldDirFd, string oldPath, int newDirFd, string newPath);
     }
 }

@@ -41,7 +41,7 @@ internal static partial class Interop
             public StatxTimestamp ModifyTime;
         }
 
-        [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(Libraries.Libc, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
         internal static partial int StatX(int dirFd, string path, int flags, uint mask, out Statx result);
     }
 }

@@ -6,7 +6,7 @@ internal static partial class Interop
     {
         internal const int AT_REMOVEDIR = 0x200;
 
-        [LibraryImport("libc", EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(Libraries.Libc, EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
         internal static partial int UnlinkAt(int dirFd, string path, int flags);
     }
 }

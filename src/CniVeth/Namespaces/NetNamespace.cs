@@ -26,7 +26,7 @@ internal sealed class NetNamespace : IDisposable
     /// <summary>Opens a netns file (bind mount under /run/netns or /proc/PID/ns/net) and checks it is one.</summary>
     public static unsafe NetNamespace Open(string path)
     {
-        SafeFd fd = Interop.Libc.OpenFd(path, Interop.Libc.O_RDONLY);
+        SafeFd fd = Interop.Libc.OpenFd(path, Interop.Libc.OpenFlags.O_RDONLY);
         if (fd.IsInvalid)
         {
             int e = Errno.Last;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using CniVeth.Cni;
 using static Interop.Libc;
 
@@ -19,26 +18,32 @@ internal sealed class StoreLock : IDisposable
     public static StoreLock Acquire(StoreDirectory dir, TimeSpan timeout)
     {
         int fd = dir.OpenLockFile("lock");
-        var clock = Stopwatch.StartNew();
-        int sleepMs = 1;
-        while (true)
+        if (Flock(fd, FlockOperations.LOCK_EX | FlockOperations.LOCK_NB) == 0) return new StoreLock(fd);
+        int errno = StoreDirectory.Errno();
+        if (errno != EWOULDBLOCK && errno != EINTR) throw Failed(dir, fd, errno);
+
+        // Contended: block in the kernel (woken the moment the holder releases, unlike a sleep-and-retry
+        // loop, which made bursts of ADDs queue up), on a helper thread so the wait stays bounded.
+        int result = -1, waitErrno = 0;
+        var waiter = new Thread(() =>
         {
-            if (Flock(fd, FlockOperations.LOCK_EX | FlockOperations.LOCK_NB) == 0) return new StoreLock(fd);
-            int errno = StoreDirectory.Errno();
-            if (errno != EWOULDBLOCK && errno != EINTR)
-            {
-                Close(fd);
-                throw StoreDirectory.IoError($"cannot lock {dir.Child("lock")}", errno);
-            }
-            if (clock.Elapsed >= timeout)
-            {
-                Close(fd);
-                throw new CniException(ErrorCode.TryAgainLater,
-                    $"timed out after {timeout.TotalSeconds:0} s waiting for the lock {dir.Child("lock")}; try again later");
-            }
-            Thread.Sleep(sleepMs);
-            sleepMs = Math.Min(sleepMs * 2, 20);
+            while ((result = Flock(fd, FlockOperations.LOCK_EX)) != 0 && (waitErrno = StoreDirectory.Errno()) == EINTR) { }
+        }) { IsBackground = true, Name = "store-lock" };
+        waiter.Start();
+        if (!waiter.Join(timeout))
+        {
+            // The waiter still uses fd: it is left open and released when this short-lived process exits.
+            throw new CniException(ErrorCode.TryAgainLater,
+                $"timed out after {timeout.TotalSeconds:0} s waiting for the lock {dir.Child("lock")}; try again later");
         }
+        if (result != 0) throw Failed(dir, fd, waitErrno);
+        return new StoreLock(fd);
+    }
+
+    private static Exception Failed(StoreDirectory dir, int fd, int errno)
+    {
+        Close(fd);
+        return StoreDirectory.IoError($"cannot lock {dir.Child("lock")}", errno);
     }
 
     public void Dispose()
