@@ -234,3 +234,97 @@ EOF
   need_ipmasq
   chain_flow true
 }
+
+# ---- conf/ examples -------------------------------------------------------------------------------
+
+# flannel_delegate FILE: the network config the flannel CNI plugin hands to its delegate, built the way
+# flannel does it (name, cniVersion, ipam host-local with the node's subnet and the cluster route; ipMasq
+# false because flanneld masquerades; mtu from subnet.env) for a node whose subnet.env says
+# FLANNEL_NETWORK=10.244.0.0/16 FLANNEL_SUBNET=10.244.3.1/24 FLANNEL_MTU=1450 FLANNEL_IPMASQ=true.
+flannel_delegate() {
+  jq -c '.plugins[0].delegate + {name: .name, cniVersion: .cniVersion}
+         | if has("ipMasq") then . else . + {ipMasq: false} end
+         | if has("mtu") then . else . + {mtu: 1450} end
+         | . + {ipam: {type: "host-local", subnet: "10.244.3.0/24", routes: [{dst: "10.244.0.0/16"}]}}' "$1"
+}
+
+@test "conf/: every example parses; each one that needs no nftables ADDs, passes CHECK and DELs without leftovers" {
+  local f n=0 added=0
+  for f in "$BATS_TEST_DIRNAME"/../../conf/*.conflist; do
+    n=$((n + 1))
+    jq -e '.name and .cniVersion and (.plugins | length > 0)' "$f" >/dev/null || fail "$f: not a conflist"
+    local conf net
+    net=$(jq -r .name "$f")
+    if [ "$(jq -r '.plugins[0].type' "$f")" = flannel ]; then
+      conf=$(flannel_delegate "$f")
+    else
+      conf=$(jq -c '.plugins[0] + {name: .name, cniVersion: .cniVersion}' "$f")
+    fi
+    [ "$(jq -r .type <<<"$conf")" = cniveth ] || fail "$f: first plugin is not cniveth"
+    if [ "$(jq -r '.ipMasq // false' <<<"$conf")" = true ] && [ "$CLIENTS_IPMASQ" != 1 ]; then
+      echo "# $(basename "$f"): parsed; ADD needs nftables (CLIENTS_IPMASQ=1)" >&3
+      continue
+    fi
+    local c want
+    new_container c
+    run_plugin ADD "conf-$n" "$c" eth0 "$conf"
+    [ "$status" -eq 0 ] || fail "$(basename "$f"): ADD failed: $output"
+    want=$(jq '.ipam | if .ranges then (.ranges | length) elif .subnet then 1 else 0 end' <<<"$conf")
+    [ "$(jq '.ips // [] | length' <<<"$output")" -eq "$want" ] || fail "$(basename "$f"): expected $want address(es): $output"
+    [ "$(in_ns "$c" ip -o addr show dev eth0 scope global | wc -l)" -eq "$want" ] ||
+      fail "$(basename "$f"): container has $(in_ns "$c" ip -o addr show dev eth0)"
+    if [ "$(jq -r .cniVersion <<<"$conf")" != 0.3.1 ]; then
+      run_plugin CHECK "conf-$n" "$c" eth0 "$(jq -c --argjson p "$output" '. + {prevResult: $p}' <<<"$conf")"
+      [ "$status" -eq 0 ] || fail "$(basename "$f"): CHECK failed: $output"
+    fi
+    run_plugin DEL "conf-$n" "$c" eth0 "$conf"
+    [ "$status" -eq 0 ] || fail "$(basename "$f"): DEL failed: $output"
+    [ "$(reservations "$net")" -eq 0 ] || fail "$(basename "$f"): reservation left"
+    [ "$(in_host ip -o link show type veth | wc -l)" -eq 0 ] || fail "$(basename "$f"): veth left"
+    added=$((added + 1))
+  done
+  [ "$n" -ge 8 ] || fail "only $n examples in conf/"
+  [ "$added" -ge 4 ] || fail "only $added examples could be added"
+}
+
+# ---- packaging ------------------------------------------------------------------------------------
+
+@test "make install / install-conf honour PREFIX and DESTDIR; the installed binary runs with no .NET and only libc" {
+  local repo d
+  repo=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+  d="$TEST_TMP/dest"
+  # -o: never rebuild here (run.sh already requires a fresh out/cniveth)
+  run make -s -C "$repo" -o build -o out/cniveth install DESTDIR="$d"
+  assert_status 0
+  [ -x "$d/opt/cni/bin/cniveth" ] || fail "no $d/opt/cni/bin/cniveth: $(find "$d")"
+  [ "$(readlink "$d/opt/cni/bin/host-local")" = cniveth ] || fail "host-local is not a link to cniveth"
+  cmp "$repo/out/cniveth" "$d/opt/cni/bin/cniveth"
+  run make -s -C "$repo" -o build -o out/cniveth install DESTDIR="$d" PREFIX=/usr/local
+  [ -x "$d/usr/local/bin/cniveth" ] && [ -L "$d/usr/local/bin/host-local" ] || fail "PREFIX ignored: $(find "$d")"
+
+  run make -s -C "$repo" install-conf DESTDIR="$d" CONF=conf/30-podman.conflist
+  assert_status 0
+  cmp "$repo/conf/30-podman.conflist" "$d/etc/cni/net.d/30-podman.conflist"
+  [ "$(stat -c %a "$d/etc/cni/net.d/30-podman.conflist")" = 644 ]
+  run make -s -C "$repo" install-conf DESTDIR="$d" CONF=40-k8s-node.conflist
+  assert_status 0
+  [ -f "$d/etc/cni/net.d/40-k8s-node.conflist" ]
+  run make -s -C "$repo" install-conf DESTDIR="$d" CONF=no-such.conflist
+  [ "$status" -ne 0 ]
+
+  # only libc-level shared libraries
+  local libs
+  libs=$(ldd "$d/opt/cni/bin/cniveth" | awk '{print $1}' | grep -vE '^(linux-vdso\.so|/lib64/ld-linux|lib(c|m|dl|pthread|rt)\.so)' || true)
+  [ -z "$libs" ] || fail "unexpected shared libraries: $libs"
+  # runs with a clean environment and with every .NET installation hidden
+  local hide=""
+  for p in /usr/share/dotnet /usr/lib/dotnet /root/.dotnet /opt/dotnet; do [ -d "$p" ] && hide+="mount -t tmpfs tmpfs $p; "; done
+  run unshare --mount --propagation private -- sh -c "$hide cd '$d/opt/cni/bin' && \
+    env -i PATH=/usr/bin:/bin DOTNET_ROOT= ./cniveth 2>&1 && \
+    echo '{\"cniVersion\":\"1.0.0\"}' | env -i CNI_COMMAND=VERSION ./host-local; \
+    command -v dotnet || echo no-dotnet"
+  assert_status 0
+  assert_match "$output" "CNI plugin cniveth \(bridge\) v"
+  assert_match "$output" '"supportedVersions"'
+  assert_match "$output" "no-dotnet"
+}
