@@ -163,7 +163,13 @@ ctr_run() {
     "$name" sleep 3600 >"$TEST_TMP/ctr-$name.out" 2>&1 3>&- &
   _bg_pids+=($!)
   eval "CTR_PID_$name=$!"
-  wait_for 20 ctr_running "$name" || fail "ctr run $name: $(cat "$TEST_TMP/ctr-$name.out")"
+  local pid=$! i
+  for ((i = 0; i < 200; i++)); do
+    ctr_running "$name" && return 0
+    kill -0 "$pid" 2>/dev/null || break   # ctr gave up (e.g. the ADD failed): no point waiting
+    sleep 0.1
+  done
+  ctr_running "$name" || fail "ctr run $name: $(cat "$TEST_TMP/ctr-$name.out")"
 }
 ctr_running() {
   ctr task ls 2>/dev/null | grep -qE "^$1 +[0-9]+ +RUNNING" &&
