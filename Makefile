@@ -49,9 +49,13 @@ install: build
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/cniveth
 	ln -sf cniveth $(DESTDIR)$(BINDIR)/host-local
 
+# CONF=conf/30-podman.conflist or just CONF=30-podman.conflist (see conf/README.md)
 install-conf:
-	install -d $(DESTDIR)$(CONFDIR)
-	install -m 0644 $(CONF) $(DESTDIR)$(CONFDIR)/$(notdir $(CONF))
+	@f='$(CONF)'; [ -f "$$f" ] || f="conf/$$f"; \
+	[ -f "$$f" ] || { echo "install-conf: no such example: $(CONF) (see conf/README.md)" >&2; exit 1; }; \
+	install -d $(DESTDIR)$(CONFDIR) && \
+	install -m 0644 "$$f" "$(DESTDIR)$(CONFDIR)/$$(basename "$$f")" && \
+	echo "installed $(DESTDIR)$(CONFDIR)/$$(basename "$$f")"
 
 bench: build deps
 	bash bench/run.sh

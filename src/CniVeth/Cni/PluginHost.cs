@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using CniVeth.Diagnostics;
 
 namespace CniVeth.Cni;
 
@@ -40,6 +42,9 @@ internal static class PluginHost
 
         // The version errors are reported in: the request's once it is known and supported.
         var replyVersion = new StrongBox<string>(CniVersions.Latest);
+        long started = Stopwatch.GetTimestamp();
+        var log = new StrongBox<VerbLog?>(); // set only when the config has a logFile
+        Exception? failure = null;
         byte[] reply;
         int exitCode = 0;
         try
@@ -48,7 +53,7 @@ internal static class PluginHost
             {
                 "VERSION" => VersionReply.ToJson(ReadVersionRequest(stdin)),
                 "ADD" or "DEL" or "CHECK" or "GC" or "STATUS" =>
-                    Dispatch(plugin, command, getenv, stdin, isOwnNetNs ?? OwnNetNs.IsOwn, replyVersion),
+                    Dispatch(plugin, command, getenv, stdin, isOwnNetNs ?? OwnNetNs.IsOwn, replyVersion, log, stderr),
                 _ => throw new CniException(ErrorCode.InvalidEnvironment, $"unknown CNI_COMMAND: {command}",
                     "CNI_COMMAND must be one of ADD, DEL, CHECK, GC, STATUS, VERSION"),
             };
@@ -57,8 +62,10 @@ internal static class PluginHost
         {
             reply = ErrorReply.FromException(replyVersion.Value ?? CniVersions.Latest, e);
             exitCode = Failure;
+            failure = e;
         }
         WriteReply(stdout, reply);
+        log.Value?.End(started, failure);
         return exitCode;
     }
 
@@ -80,12 +87,13 @@ internal static class PluginHost
 
     /// <returns>The bytes to print: the converted result for ADD, nothing for the other verbs.</returns>
     private static byte[] Dispatch(ICniPlugin plugin, string command, Func<string, string?> getenv, Stream stdin,
-        Func<string, bool> isOwnNetNs, StrongBox<string> replyVersion)
+        Func<string, bool> isOwnNetNs, StrongBox<string> replyVersion, StrongBox<VerbLog?> log, TextWriter stderr)
     {
         EnvironmentValidator.RequireVariables(command, getenv);
         var env = CniEnvironment.FromProcess(getenv);
         byte[] raw = StdinReader.ReadAll(stdin);
         NetConf conf = NetConfReader.Parse(raw);
+        log.Value = VerbLog.Start(plugin.Name, command, conf, env, stderr);
         EnvironmentValidator.ValidateNetworkName(conf.Name);
         string version = VersionGate.Check(conf.CniVersion, command);
         replyVersion.Value = version;
