@@ -102,7 +102,8 @@ wait_for() {
 }
 
 # ---- what is left on the host --------------------------------------------------------------------
-host_veths() { in_host ip -o link show type veth | wc -l; }
+# host ends of attachments (the tests' own uplinks are not counted)
+host_veths() { in_host ip -o link show type veth | grep -cE '^[0-9]+: veth[0-9a-f]{8}@' || true; }
 # reservation files of a network in the default store (file names that are addresses)
 reservations() { ls "/var/lib/cni/networks/$1" 2>/dev/null | grep -cE '^[0-9a-f.:]+$' || true; }
 
@@ -123,10 +124,13 @@ log_has() { grep -qE -- "$1" "$LOG" || fail "no log line /$1/ in: $(cat "$LOG" 2
 # outside_net: a namespace 192.0.2.2/24 linked to the host (192.0.2.1) with no route back to the
 # container subnets: a container reaches it only if its traffic is masqueraded.
 outside_net() {
-  local pid
-  new_ns pid
-  OUTSIDE_NS="/proc/$pid/ns/net"
-  in_host ip link add vout type veth peer name eth0 netns "$pid"
+  local outside_pid
+  new_ns outside_pid
+  OUTSIDE_NS="/proc/$outside_pid/ns/net"
+  # (created here, then moved: iproute2's "peer ... netns PID" form is refused by this kernel)
+  in_host ip link add vout type veth peer name vout1
+  in_host ip link set vout1 netns "$outside_pid"
+  in_ns "$OUTSIDE_NS" ip link set vout1 name eth0
   in_host ip addr add 192.0.2.1/24 dev vout
   in_host ip link set vout up
   in_ns "$OUTSIDE_NS" ip addr add 192.0.2.2/24 dev eth0

@@ -266,6 +266,9 @@ flannel_delegate() {
       continue
     fi
     local c want
+    # each example on its own fake host: several of them (rightly) claim the same bridge name
+    new_ns HOST_PID
+    HOST_NS="/proc/$HOST_PID/ns/net"
     new_container c
     run_plugin ADD "conf-$n" "$c" eth0 "$conf"
     [ "$status" -eq 0 ] || fail "$(basename "$f"): ADD failed: $output"

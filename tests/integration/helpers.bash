@@ -14,21 +14,21 @@ _ns_pids=()
 # new_ns VAR: starts a process in a new network namespace and stores its pid in VAR;
 # /proc/PID/ns/net is the netns. (fd 3 is closed: bats waits for it otherwise.)
 new_ns() {
-  local __var=$1
+  local __nn_var=$1
   unshare --net --fork --kill-child sleep infinity >/dev/null 2>&1 3>&- &
-  local pid=$!
-  disown "$pid" 2>/dev/null || true   # no "Killed" job notices at teardown
+  local __nn_pid=$!
+  disown "$__nn_pid" 2>/dev/null || true   # no "Killed" job notices at teardown
   # wait for the child to exist in its own namespace
-  local child=""
+  local __nn_child=""
   for _ in $(seq 1 200); do
-    child=$(pgrep -P "$pid" sleep || true)
-    [ -n "$child" ] && break
+    __nn_child=$(pgrep -P "$__nn_pid" sleep || true)
+    [ -n "$__nn_child" ] && break
     sleep 0.01
   done
-  [ -n "$child" ] || { echo "could not start namespace holder" >&2; return 1; }
-  _ns_pids+=("$pid")
-  nsenter --net="/proc/$child/ns/net" ip link set lo up
-  printf -v "$__var" '%s' "$child"
+  [ -n "$__nn_child" ] || { echo "could not start namespace holder" >&2; return 1; }
+  _ns_pids+=("$__nn_pid")
+  nsenter --net="/proc/$__nn_child/ns/net" ip link set lo up
+  printf -v "$__nn_var" '%s' "$__nn_child"
 }
 
 basic_setup() {

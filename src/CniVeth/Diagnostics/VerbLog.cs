@@ -209,11 +209,11 @@ internal sealed class VerbLog
     /// <summary>One write(2) on an O_APPEND descriptor: lines from concurrent plugin processes never interleave.</summary>
     private static unsafe void Append(string path, byte[] bytes)
     {
-        using SafeFd fd = Interop.Libc.OpenFd(path, Interop.Libc.O_WRONLY | Interop.Libc.O_CREAT | O_APPEND, FileMode);
+        using SafeFd fd = Interop.Libc.OpenFd(path, Interop.Libc.OpenFlags.O_WRONLY | Interop.Libc.OpenFlags.O_CREAT | O_APPEND, FileMode);
         if (fd.IsInvalid) return;
         fixed (byte* p = bytes)
         {
-            Interop.Libc.Write(fd, p, bytes.Length);
+            Interop.Libc.Write(fd.Fd, p, bytes.Length);
         }
     }
 
