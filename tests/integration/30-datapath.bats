@@ -183,3 +183,18 @@ teardown() { basic_teardown; }
     esac
   done
 }
+
+@test "a host name clash with another owner is an error naming both, and leaves the other alone" {
+  new_container OLD; new_container C1
+  run_plugin ADD c1 "$OLD" eth0 "$(bridge_conf)"; assert_status 0
+  local hostveth; hostveth=$(jq -r '.interfaces[1].name' <<<"$output")
+  # pretend the interface belongs to someone else, and that the runtime lost this attachment
+  in_host ip link set "$hostveth" alias "cniveth othernet other-ctr eth9"
+  rm -f "$DATA_DIR"/testnet/10.99.0.2 "$DATA_DIR"/testnet/.cniveth/owners/*
+  run_plugin ADD c1 "$C1" eth0 "$(bridge_conf)"
+  assert_cni_error 999
+  assert_match "$output" "container \\\\\"c1\\\\\""
+  assert_match "$output" "other-ctr"
+  in_host ip link show "$hostveth" >/dev/null || fail "the other owner's interface was removed"
+  ! in_ns "$C1" ip link show eth0 2>/dev/null || fail "container interface left behind"
+}

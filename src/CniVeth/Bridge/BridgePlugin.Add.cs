@@ -37,7 +37,7 @@ internal sealed partial class BridgePlugin
 
             LinkInfo bridge = EnsureBridge(host, conf);
             string hostName = HostVeth.NameFor(network, containerId, ifName);
-            CreateVeth(host, container, netns, conf, hostName, bridge.Index, ifName, macBytes);
+            CreateVeth(host, container, netns, conf, hostName, bridge.Index, containerId, ifName, macBytes);
             rollback.Add($"veth \"{hostName}\"", () => host.Do(b => Messages.DelLink(b, hostName), $"deleting veth \"{hostName}\"", Errno.ENODEV));
 
             LinkInfo hostLink = host.GetLink(hostName)
@@ -91,7 +91,7 @@ internal sealed partial class BridgePlugin
 
     /// <summary>One RTM_NEWLINK: host end enslaved and up, peer born in the container namespace.</summary>
     private static void CreateVeth(RouteClient host, RouteClient container, NetNamespace netns, NetConf conf,
-        string hostName, int bridgeIndex, string ifName, byte[]? mac)
+        string hostName, int bridgeIndex, string containerId, string ifName, byte[]? mac)
     {
         for (int attempt = 0; ; attempt++)
         {
@@ -112,8 +112,9 @@ internal sealed partial class BridgePlugin
             }
             if (!IsLeftoverOf(clash, conf.Name ?? "", hostName))
                 throw new CniException(ErrorCode.Internal,
-                    $"host interface name \"{hostName}\" is already used by {HostVeth.DescribeOwner(clash.Alias)}",
-                    "this attachment would need the same name; remove that interface or use another CNI_IFNAME");
+                    $"host interface name \"{hostName}\" for {HostVeth.DescribeOwner(HostVeth.AliasFor(conf.Name ?? "", containerId, ifName))} " +
+                    $"is already used by {HostVeth.DescribeOwner(clash.Alias)}",
+                    "remove that interface, or use another CNI_IFNAME for this attachment");
             // A leftover of this very attachment (an ADD killed half-way): replace it.
             host.Do(bb => Messages.DelLink(bb, clash.Index), $"removing leftover veth \"{hostName}\"", Errno.ENODEV);
         }
