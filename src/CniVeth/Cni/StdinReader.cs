@@ -8,24 +8,27 @@ internal static class StdinReader
 
     public static byte[] ReadAll(Stream stdin)
     {
-        var buffer = new MemoryStream();
-        var chunk = new byte[64 * 1024];
+        // Start small and grow: a config is a few KiB, and every byte allocated here is zeroed and
+        // faulted in by a process that lives a few milliseconds.
+        byte[] buffer = GC.AllocateUninitializedArray<byte>(8 * 1024);
+        int length = 0;
         try
         {
             int n;
-            while ((n = stdin.Read(chunk, 0, chunk.Length)) > 0)
+            while ((n = stdin.Read(buffer, length, buffer.Length - length)) > 0)
             {
-                if (buffer.Length + n > MaxBytes)
+                length += n;
+                if (length > MaxBytes)
                     throw new CniException(ErrorCode.IoFailure,
                         $"stdin is larger than {MaxBytes} bytes (1 MiB); refusing to read the network config",
                         "a CNI network config is normally a few KiB: check what the runtime sends");
-                buffer.Write(chunk, 0, n);
+                if (length == buffer.Length) Array.Resize(ref buffer, Math.Min(buffer.Length * 4, MaxBytes + 1));
             }
         }
         catch (IOException e)
         {
             throw new CniException(ErrorCode.IoFailure, $"error reading from stdin: {e.Message}");
         }
-        return buffer.ToArray();
+        return buffer.AsSpan(0, length).ToArray();
     }
 }

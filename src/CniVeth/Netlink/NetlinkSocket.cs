@@ -20,7 +20,9 @@ internal sealed class NetlinkSocket : IDisposable
     private const int DumpRetries = 5;
 
     private readonly SafeFd _fd;
-    private readonly byte[] _recv = GC.AllocateUninitializedArray<byte>(RecvBufferSize, pinned: true);
+    // One receive buffer for every socket: a command runs on one thread and its sockets take turns.
+    [ThreadStatic] private static byte[]? t_recv;
+    private readonly byte[] _recv = t_recv ??= GC.AllocateUninitializedArray<byte>(RecvBufferSize, pinned: true);
     private uint _seq;
 
     private NetlinkSocket(SafeFd fd)
