@@ -33,6 +33,8 @@ bold "host: bridge and ports"; bridge link show 2>/dev/null || ip -br link show 
 ip -br addr show "$(jq -r .bridge <<<"$CONF")"
 bold "demo-a pings demo-b ($IPB) and the gateway ($GW)"
 nsenter --net="$A" ping -c 2 -W 2 "$IPB"; nsenter --net="$A" ping -c 1 -W 2 "$GW"
+bold "ipMasq: native nftables (no nft/iptables binary was run by the plugin)"
+nft list table inet cniveth 2>/dev/null | sed -n "1,40p" || echo "(ipMasq off in this config)"
 bold "CHECK demo-a (prevResult = its ADD result)"
 cni CHECK demo-a "$A" "$(jq -c --argjson p "$RA" ". + {prevResult: \$p}" <<<"$CONF")" && echo "CHECK ok"
 bold "DEL both (demo-b as containerd does it: empty CNI_NETNS)"
@@ -40,6 +42,7 @@ cni DEL demo-a "$A" "$CONF" && echo "DEL demo-a ok"; cni DEL demo-b "" "$CONF" &
 bold "what is left"
 echo "veths: $(ip -br link show type veth | wc -l)"
 echo "reservations: $(ls /var/lib/cni/networks/$NET | grep -cE "^[0-9a-f.:]+$" || true)"
+echo "masquerade set elements: $(nft -j list ruleset 2>/dev/null | jq "[.nftables[] | select(.set? and (.set.name | startswith(\"saddr\"))) | .set.elem // [] | .[]] | length")"
 echo "the bridge stays for the next container (as with the reference plugin):"; ip -br link show type bridge
 bold "demo finished: the sandbox namespace disappears with this process"
 '
