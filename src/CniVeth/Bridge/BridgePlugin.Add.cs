@@ -80,7 +80,8 @@ internal sealed partial class BridgePlugin
                 if (vlanFiltering) throw BridgeVlans.NotAvailable(conf);
                 throw new NetlinkException($"creating bridge \"{name}\"", errno);
             }
-            if (errno == 0) Sysctl.Ensure($"net/ipv6/conf/{name}/accept_ra", "0");
+            // Best effort, as in the reference: a host without IPv6 has no such sysctl.
+            if (errno == 0) Sysctl.TryEnsure($"net/ipv6/conf/{name}/accept_ra", "0");
             link = host.GetLink(name) ?? throw CniException.Internal($"bridge \"{name}\" vanished right after it was created");
         }
         if (link.Kind != "bridge")

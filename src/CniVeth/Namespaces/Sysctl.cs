@@ -32,4 +32,11 @@ internal static class Sysctl
     {
         if (Read(key) != value) Write(key, value);
     }
+
+    /// <summary>Ensure, ignoring failure (for settings that only refine behaviour).</summary>
+    public static void TryEnsure(string key, string value)
+    {
+        try { Ensure(key, value); }
+        catch (IOException) { }
+    }
 }
