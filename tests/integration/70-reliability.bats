@@ -66,3 +66,33 @@ teardown() { basic_teardown; }
   [ $((SECONDS - t0)) -le 3 ] || fail "ADD after the kills took $((SECONDS - t0)) s"
   in_ns "$C1" ping -c1 -W2 10.99.0.1 >/dev/null || fail "container cannot reach the gateway after the kills"
 }
+
+# DEL takes ~25-35 ms (the kernel's veth teardown); SIGTERM and SIGINT are sent every 300 us from a
+# delay that walks across it. Once DEL's handlers are in place, the signals must not stop it.
+@test "SIGTERM/SIGINT storms during DEL: DEL completes and cleans up" {
+  local conf; conf=$(bridge_conf)
+  new_container C1
+  local i sig r early=0 finished=0
+  for ((i = 0; i < ${DEL_SIGNAL_RUNS:-16}; i++)); do
+    sig=$(( i % 2 ? 2 : 15 ))
+    run_plugin ADD "d$i" "$C1" eth0 "$conf"; assert_status 0
+    local delay=$(( i * 2500 ))
+    r=$(with_cni DEL "d$i" "$C1" eth0 sigrun "$delay" "$sig" 300 "$conf")
+    echo "# DEL d$i signal $sig from ${delay} us: $r" >&3
+    if [[ $r == "exit 0"* ]]; then
+      finished=$((finished + 1))
+    else
+      # Killed: only acceptable before DEL changed anything (the runtime's start-up, before Main).
+      # A half-done teardown (veth gone but the reservation kept, or the reverse) is a failure.
+      local v; v=$(all_veths); local rs; rs=$(reservations)
+      [ -n "$v" ] && [ -n "$rs" ] || fail "DEL d$i killed half-way ($r): veths=[$v] reservations=[$rs]"
+      early=$((early + 1))
+      # the runtime retries DEL
+      run_plugin DEL "d$i" "$C1" eth0 "$conf"; assert_status 0
+    fi
+    [ -z "$(all_veths)" ] || fail "DEL d$i ($r): veths left: $(all_veths)"
+    [ -z "$(reservations)" ] || fail "DEL d$i ($r): reservations left: $(reservations)"
+  done
+  echo "# $finished DELs finished under signals, $early killed before start-up completed" >&3
+  assert_store_clean testnet
+}
