@@ -96,3 +96,117 @@ teardown() { basic_teardown; }
   echo "# $finished DELs finished under signals, $early killed before start-up completed" >&3
   assert_store_clean testnet
 }
+
+@test "64 parallel ADDs on one network: 64 distinct addresses, no error, one bridge" {
+  local conf; conf=$(bridge_conf)
+  local n=${PARALLEL_ADDS:-64} i ns=()
+  for ((i = 0; i < n; i++)); do new_container "C$i"; local v="C$i"; ns+=("${!v}"); done
+  for ((i = 0; i < n; i++)); do bg_plugin ADD "p$i" "${ns[$i]}" eth0 "$conf" "$TEST_TMP/add$i"; done
+  wait
+  local files=(); for ((i = 0; i < n; i++)); do files+=("$TEST_TMP/add$i"); done
+  assert_bg_ok "${files[@]}"
+  local ips; ips=$(for f in "${files[@]}"; do jq -r '.ips[0].address' "$f"; done)
+  [ "$(sort -u <<<"$ips" | wc -l)" -eq "$n" ] || fail "expected $n distinct addresses: $(sort <<<"$ips" | uniq -d)"
+  kernel_addresses "${ns[@]}" | assert_unique "address in the kernel"
+  [ "$(kernel_addresses "${ns[@]}" | wc -l)" -eq "$n" ] || fail "not every container has its address"
+  [ "$(reservations | wc -l)" -eq "$n" ] || fail "expected $n reservation files, got $(reservations | wc -l)"
+  # every reservation names a different owner
+  (cd "$DATA_DIR/testnet" && for f in $(reservations); do tr -d '\r' <"$f" | tr '\n' ' '; echo; done) | assert_unique "owner in the store"
+  [ "$(in_host ip -j -d link show type bridge | jq length)" -eq 1 ] || fail "more than one bridge"
+  [ "$(in_host ip -j addr show cnitest0 | jq '[.[0].addr_info[] | select(.family=="inet")] | length')" -eq 1 ] \
+    || fail "gateway address added more than once: $(in_host ip -j addr show cnitest0)"
+  [ "$(our_veths | wc -l)" -eq "$n" ] || fail "expected $n host veths"
+  in_ns "${ns[0]}" ping -c1 -W2 "$(jq -r '.ips[0].address' "${files[$((n - 1))]}" | cut -d/ -f1)" >/dev/null \
+    || fail "first container cannot reach the last"
+
+  for ((i = 0; i < n; i++)); do bg_plugin DEL "p$i" "${ns[$i]}" eth0 "$conf" "$TEST_TMP/del$i"; done
+  wait
+  files=(); for ((i = 0; i < n; i++)); do files+=("$TEST_TMP/del$i"); done
+  assert_bg_ok "${files[@]}"
+  [ -z "$(all_veths)" ] || fail "veths left after parallel DEL"
+  assert_store_clean testnet
+}
+
+@test "8 networks at once, 8 parallel ADDs each: no error, no duplicate, one bridge per network" {
+  local nets=${PARALLEL_NETS:-8} per=${PARALLEL_PER_NET:-8} k i ns=() files=()
+  for ((i = 0; i < nets * per; i++)); do new_container "C$i"; local v="C$i"; ns+=("${!v}"); done
+  for ((k = 0; k < nets; k++)); do
+    local conf; conf=$(net_conf "net$k" "cnib$k" "10.100.$k.0/24")
+    for ((i = 0; i < per; i++)); do
+      local j=$((k * per + i))
+      bg_plugin ADD "n${k}c$i" "${ns[$j]}" eth0 "$conf" "$TEST_TMP/add$j"; files+=("$TEST_TMP/add$j")
+    done
+  done
+  wait
+  assert_bg_ok "${files[@]}"
+  kernel_addresses "${ns[@]}" | assert_unique "address in the kernel"
+  [ "$(kernel_addresses "${ns[@]}" | wc -l)" -eq $((nets * per)) ] || fail "not every container has its address"
+  [ "$(in_host ip -j -d link show type bridge | jq length)" -eq "$nets" ] || fail "expected $nets bridges"
+  for ((k = 0; k < nets; k++)); do
+    [ "$(reservations "net$k" | wc -l)" -eq "$per" ] || fail "net$k: expected $per reservations"
+    [ "$(in_host ip -j link show master "cnib$k" | jq length)" -eq "$per" ] || fail "cnib$k: expected $per ports"
+    local got; got=$(for ((i = 0; i < per; i++)); do jq -r '.ips[0].address' "$TEST_TMP/add$((k * per + i))"; done)
+    grep -qv "^10\.100\.$k\." <<<"$got" && fail "net$k handed out a foreign address: $got"
+  done
+  files=()
+  for ((k = 0; k < nets; k++)); do
+    local conf; conf=$(net_conf "net$k" "cnib$k" "10.100.$k.0/24")
+    for ((i = 0; i < per; i++)); do
+      local j=$((k * per + i))
+      bg_plugin DEL "n${k}c$i" "${ns[$j]}" eth0 "$conf" "$TEST_TMP/del$j"; files+=("$TEST_TMP/del$j")
+    done
+  done
+  wait
+  assert_bg_ok "${files[@]}"
+  [ -z "$(all_veths)" ] || fail "veths left after parallel DEL"
+  for ((k = 0; k < nets; k++)); do assert_store_clean "net$k"; done
+}
+
+# Each round DELs half of the live attachments while ADDing as many new ones, all at once, on a
+# small /27 so addresses are reused; after every round: no duplicate in the kernel or the store.
+@test "parallel ADD/DEL churn for several rounds: no error, no duplicate, nothing left" {
+  local conf; conf=$(bridge_conf 1.1.0 | jq -c '.ipam.ranges = [[{"subnet":"10.99.0.0/27"}]]')
+  local width=${CHURN_WIDTH:-12} rounds=${CHURN_ROUNDS:-5} r i
+  declare -A live=()   # cid -> netns
+  local pool=()
+  for ((i = 0; i < width * 2; i++)); do new_container "C$i"; local v="C$i"; pool+=("${!v}"); done
+  local next=0 files=()
+  for ((r = 0; r < rounds; r++)); do
+    files=()
+    local cid
+    # DEL every other live attachment ...
+    local n=0
+    for cid in "${!live[@]}"; do
+      n=$((n + 1)); [ $((n % 2)) -eq 0 ] && continue
+      bg_plugin DEL "$cid" "${live[$cid]}" eth0 "$conf" "$TEST_TMP/r$r-del-$cid"; files+=("$TEST_TMP/r$r-del-$cid")
+      unset "live[$cid]"
+    done
+    # ... while ADDing new ones into free namespaces
+    local free=()
+    for ns in "${pool[@]}"; do
+      [ -n "$ns" ] || continue
+      local used=0; for cid in "${!live[@]}"; do [ "${live[$cid]}" = "$ns" ] && used=1; done
+      [ $used -eq 0 ] && ! in_ns "$ns" ip link show eth0 >/dev/null 2>&1 && free+=("$ns")
+    done
+    local added=0
+    for ns in "${free[@]}"; do
+      [ $added -ge $((width / 2 + (r == 0 ? width / 2 : 0))) ] && break
+      cid="ch$next"; next=$((next + 1)); added=$((added + 1))
+      bg_plugin ADD "$cid" "$ns" eth0 "$conf" "$TEST_TMP/r$r-add-$cid"; files+=("$TEST_TMP/r$r-add-$cid")
+      live[$cid]=$ns
+    done
+    wait
+    assert_bg_ok "${files[@]}"
+    kernel_addresses "${live[@]}" | assert_unique "address in the kernel (round $r)"
+    [ "$(kernel_addresses "${live[@]}" | wc -l)" -eq "${#live[@]}" ] || fail "round $r: a live container lacks its address"
+    [ "$(reservations | wc -l)" -eq "${#live[@]}" ] || fail "round $r: ${#live[@]} live, $(reservations | wc -l) reservations"
+    [ "$(our_veths | wc -l)" -eq "${#live[@]}" ] || fail "round $r: ${#live[@]} live, $(our_veths | wc -l) veths"
+    echo "# round $r: ${#files[@]} calls, ${#live[@]} live" >&3
+  done
+  files=()
+  for cid in "${!live[@]}"; do bg_plugin DEL "$cid" "${live[$cid]}" eth0 "$conf" "$TEST_TMP/end-$cid"; files+=("$TEST_TMP/end-$cid"); done
+  wait
+  assert_bg_ok "${files[@]}"
+  [ -z "$(all_veths)" ] || fail "veths left after churn"
+  assert_store_clean testnet
+}

@@ -66,3 +66,43 @@ nft_mentions() {
 
 # A simple integer percentile of numbers on stdin: percentile P
 percentile() { sort -n | awk -v p="$1" '{a[NR]=$1} END {i=int((NR*p+99)/100); if(i<1)i=1; print a[i]}'; }
+
+# net_conf NAME BRIDGE SUBNET — a bridge config of its own network.
+net_conf() {
+  cat <<JSON
+{"cniVersion":"1.1.0","name":"$1","type":"cniveth","bridge":"$2","isGateway":true,
+ "ipam":{"type":"host-local","dataDir":"$DATA_DIR","routes":[{"dst":"0.0.0.0/0"}],"ranges":[[{"subnet":"$3"}]]}}
+JSON
+}
+
+# bg_plugin VERB CID NETNS IFNAME CONF OUTFILE — one plugin call in the background; the exit code is
+# appended to OUTFILE.rc. Collect with `wait`.
+bg_plugin() {
+  local out=$6
+  ( plugin "$1" "$2" "$3" "$4" <<<"$5" >"$out" 2>"$out.err"; echo $? >"$out.rc" ) 3>&- &
+}
+
+# assert_bg_ok FILE... — every background call exited 0 with no stderr.
+assert_bg_ok() {
+  local f
+  for f in "$@"; do
+    [ "$(cat "$f.rc")" = 0 ] || fail "$(basename "$f") failed (exit $(cat "$f.rc")): $(cat "$f") $(cat "$f.err")"
+  done
+}
+
+# Addresses configured in the given container namespaces (one a line, global scope, both families).
+kernel_addresses() {
+  local ns
+  for ns in "$@"; do in_ns "$ns" ip -j addr show dev eth0 2>/dev/null | jq -r '.[].addr_info[] | select(.scope=="global") | .local'; done
+}
+
+# assert_unique WHAT — no line of stdin appears twice.
+assert_unique() {
+  local dups; dups=$(sort | uniq -d)
+  [ -z "$dups" ] || fail "duplicate $1: $dups"
+}
+
+# Reservation files of every network in the data dir, as network/ip lines.
+all_reservations() {
+  (cd "$DATA_DIR" 2>/dev/null && ls -d */* 2>/dev/null | grep -E '/[0-9a-f.:]+$') || true
+}
