@@ -90,3 +90,99 @@ subst() {
     fail "${#failures[@]} of ${#cases[@]} cases misbehaved"
   fi
 }
+
+# ---- security: nothing outside the store is written, read through a link, or executed ------------------
+
+@test "a symlink named like an IP, like the lock or like the index dir is never followed" {
+  local conf; conf=$(bridge_conf)
+  mkdir -p "$DATA_DIR/testnet" "$TEST_TMP/outside"
+  echo "victim" >"$TEST_TMP/outside/victim"
+  ln -s "$TEST_TMP/outside/victim" "$DATA_DIR/testnet/10.99.0.2"
+  ln -s "$TEST_TMP/outside/new-file" "$DATA_DIR/testnet/10.99.0.3"
+  ln -s "$TEST_TMP/outside/last" "$DATA_DIR/testnet/last_reserved_ip.0"
+  new_container C1
+  run_plugin ADD c1 "$C1" eth0 "$conf"; assert_status 0
+  # the symlinked names count as taken (never written through): the first free address is .4
+  assert_json "$output" '.ips[0].address' 10.99.0.4/24
+  run_plugin DEL c1 "$C1" eth0 "$conf"; assert_status 0
+  run_plugin GC "" "" "" "$(jq -c '. + {"cni.dev/valid-attachments": []}' <<<"$conf")"
+  [ "$(cat "$TEST_TMP/outside/victim")" = victim ] || fail "the target of a store symlink was changed"
+  [ "$(ls "$TEST_TMP/outside")" = victim ] || fail "files appeared outside the store: $(ls "$TEST_TMP/outside")"
+
+  # the lock file and the index directory as symlinks: refused with an I/O error, nothing created outside
+  for name in lock .cniveth; do
+    rm -rf "$DATA_DIR/testnet"; mkdir -p "$DATA_DIR/testnet"
+    ln -s "$TEST_TMP/outside/$name-target" "$DATA_DIR/testnet/$name"
+    [ "$name" = .cniveth ] && mkdir "$TEST_TMP/outside/$name-target"
+    run_plugin ADD c1 "$C1" eth0 "$conf"; assert_cni_error 5
+    [ -z "$(ls -A "$TEST_TMP/outside/$name-target" 2>/dev/null)" ] || fail "$name: wrote through the symlink"
+    [ ! -e "$TEST_TMP/outside/lock-target" ] || fail "lock: created the symlink's target"
+    [ -z "$(all_veths)" ] || fail "$name: a veth was left after the refused ADD"
+  done
+}
+
+@test "store files are 0600 and directories 0755, whatever the umask" {
+  local conf u; conf=$(bridge_conf)
+  umask_plugin() { umask "$1"; shift; plugin "$@"; }
+  for u in 000 022 077; do
+    rm -rf "$DATA_DIR"
+    new_container C1
+    run umask_plugin "$u" ADD c1 "$C1" eth0 <<<"$conf"
+    assert_status 0
+    local bad; bad=$(find "$DATA_DIR" \( -type f ! -perm 0600 \) -o \( -type d ! -perm 0755 \) -printf '%m %p\n')
+    # with umask 077 mkdir cannot give 0755; stricter is fine, wider never
+    [ "$u" = 077 ] && bad=$(find "$DATA_DIR" \( -type f ! -perm 0600 \) -o \( -type d -perm /022 \) -printf '%m %p\n')
+    [ -z "$bad" ] || fail "umask $u: wrong modes: $bad"
+    run_plugin DEL c1 "$C1" eth0 "$conf"; assert_status 0
+  done
+}
+
+@test "an IPAM type with a path separator is never executed" {
+  mkdir -p "$TEST_TMP/cni" "$TEST_TMP/evil"
+  cat >"$TEST_TMP/evil/plugin" <<SH
+#!/bin/sh
+touch "$TEST_TMP/executed"
+echo '{"cniVersion":"1.1.0","ips":[{"address":"10.99.0.9/24"}]}'
+SH
+  chmod +x "$TEST_TMP/evil/plugin"
+  ln -s "$TEST_TMP/evil/plugin" "$TEST_TMP/cni/linked"   # a name in CNI_PATH may be a symlink: that is allowed
+  new_container C1
+  local t
+  for t in ../evil/plugin "$TEST_TMP/evil/plugin" evil/plugin ./plugin; do
+    local conf; conf=$(bridge_conf | jq -c --arg t "$t" '.ipam = {"type": $t}')
+    CNI_PATH="$TEST_TMP/cni" run_plugin ADD c1 "$C1" eth0 "$conf"
+    assert_cni_error 7
+    [ ! -e "$TEST_TMP/executed" ] || fail "ipam type \"$t\" was executed"
+  done
+  [ -z "$(all_veths)" ] || fail "veth left after a refused IPAM type"
+}
+
+@test "network names and container ids cannot reach outside the data directory (host-local standalone too)" {
+  mkdir -p "$DATA_DIR"
+  local before; before=$(find "$TEST_TMP" | sort)
+  local hl; hl="$(dirname "$CNIVETH")/host-local"
+  new_container C1
+  local name cid
+  for name in ../escape ..%2fescape a/b /abs . ..; do
+    for cid in c1 ../c1; do
+      local conf; conf=$(jq -nc --arg n "$name" --arg d "$DATA_DIR" \
+        '{cniVersion:"1.1.0",name:$n,type:"host-local",dataDir:$d,ranges:[[{subnet:"10.99.0.0/24"}]]}')
+      PLUGIN=$hl run plugin ADD "$cid" "$C1" eth0 <<<"$conf"
+      [ "$status" -ne 0 ] || fail "host-local accepted name \"$name\" id \"$cid\""
+      PLUGIN=$hl run plugin DEL "$cid" "$C1" eth0 <<<"$conf"
+    done
+  done
+  [ "$(find "$TEST_TMP" | sort)" = "$before" ] || fail "files changed: $(diff <(echo "$before") <(find "$TEST_TMP" | sort))"
+}
+
+@test "logFile (when supported) holds no secrets from the config or CNI_ARGS" {
+  grep -q '"logFile"' "$CNIVETH" 2>/dev/null || grep -aq 'logFile' "$CNIVETH" || skip "no logFile support in this build"
+  local log="$TEST_TMP/plugin.log"
+  local conf; conf=$(bridge_conf 1.1.0 "\"logFile\":\"$log\",\"logLevel\":\"debug\",\"runtimeConfig\":{\"secretToken\":\"S3CR3T-runtime\"},\"args\":{\"cni\":{\"password\":\"S3CR3T-args\"}}")
+  new_container C1
+  CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAME=pod;TOKEN=S3CR3T-cniargs" run_plugin ADD c1 "$C1" eth0 "$conf"; assert_status 0
+  CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAME=pod;TOKEN=S3CR3T-cniargs" run_plugin DEL c1 "$C1" eth0 "$conf"; assert_status 0
+  [ -f "$log" ] || skip "logFile accepted but nothing written (logging not implemented yet)"
+  ! grep -n "S3CR3T" "$log" || fail "a secret reached the log"
+  [ "$(stat -c %a "$log")" -le 644 ] || fail "log file mode $(stat -c %a "$log") is too open"
+}
