@@ -60,8 +60,11 @@ install-conf:
 bench: build deps
 	bash bench/run.sh
 
+# Long runs (not in CI's default run): SOAK_CYCLES ADD/DEL cycles (default 5000), the mutation fuzzers
+# with FUZZ_ITERATIONS (default 1000000), and the kill/churn suites with more steps.
 soak: build deps
-	SOAK=1 bash tests/integration/run.sh soak
+	FUZZ_ITERATIONS=$${FUZZ_ITERATIONS:-1000000} $(DOTNET) test tests/CniVeth.UnitTests/CniVeth.UnitTests.csproj -nologo -v q --filter "FullyQualifiedName~Fuzz" --logger "console;verbosity=normal"
+	SOAK=1 KILL_STEPS=$${KILL_STEPS:-200} CHURN_ROUNDS=$${CHURN_ROUNDS:-20} bash tests/integration/run.sh tests/integration/90-soak.bats tests/integration/70-reliability.bats
 
 clean:
 	rm -rf $(OUT) src/*/bin src/*/obj tests/*/bin tests/*/obj

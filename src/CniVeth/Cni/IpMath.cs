@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using CniVeth.Cni;
 
 namespace CniVeth.Cni;
 
@@ -49,7 +50,7 @@ internal static class IpMath
         string plain = text.Trim();
         int slash = plain.IndexOf('/');
         if (slash >= 0) plain = plain[..slash];
-        if (plain.Contains('%') || !IPAddress.TryParse(plain, out var parsed)) return false;
+        if (!AddressText.TryParseIp(plain, out var parsed)) return false;
         address = Canonical(parsed);
         return true;
     }

@@ -20,6 +20,8 @@ internal static class NetConfValidator
             throw CniException.Config("cannot use IPAM when DisableContainerInterface flag is set");
         if (conf.Mtu < 0)
             throw CniException.Config($"invalid MTU {conf.Mtu} (must be positive, or 0 for the kernel default)");
+        if (conf.Mtu != 0 && (conf.Mtu < 68 || conf.Mtu > 65535))
+            throw CniException.Config($"invalid MTU {conf.Mtu}: a veth and a bridge take 68 to 65535");
         if (conf.IpMasqBackend is not (null or "iptables" or "nftables"))
             throw CniException.Config($"unknown ipMasqBackend \"{conf.IpMasqBackend}\" (must be \"iptables\" or \"nftables\")");
         ValidateBridgeName(conf.BridgeName);

@@ -116,7 +116,17 @@ internal static class ResultParser
     {
         if (!TryGet(obj, name, out var v)) return null;
         RequireKind(v, JsonValueKind.String, $"{path}.{name}", "a string");
-        return v.GetString();
+        return Text(v, $"{path}.{name}");
+    }
+
+    /// <summary>prevResult is kept as raw JSON, whose strings are only UTF-8-checked when read.</summary>
+    private static string Text(JsonElement v, string path)
+    {
+        try { return v.GetString()!; }
+        catch (InvalidOperationException)
+        {
+            throw new CniException(ErrorCode.DecodeFailure, $"{path}: the string is not valid UTF-8");
+        }
     }
 
     private static List<string>? OptionalStrings(JsonElement obj, string name, string path)
@@ -127,8 +137,8 @@ internal static class ResultParser
         int i = 0;
         foreach (var item in v.EnumerateArray())
         {
-            RequireKind(item, JsonValueKind.String, $"{path}.{name}[{i++}]", "a string");
-            list.Add(item.GetString()!);
+            RequireKind(item, JsonValueKind.String, $"{path}.{name}[{i}]", "a string");
+            list.Add(Text(item, $"{path}.{name}[{i++}]"));
         }
         return list;
     }

@@ -34,9 +34,9 @@ internal static class VersionReply
                 && v.ValueKind == JsonValueKind.String && v.GetString() is { Length: > 0 } s
                 ? s : null;
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
-            return null;
+            return null; // InvalidOperationException: a cniVersion string that is not valid UTF-8
         }
     }
 }

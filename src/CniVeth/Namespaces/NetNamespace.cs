@@ -39,6 +39,14 @@ internal sealed class NetNamespace : IDisposable
             fd.Dispose();
             throw new NetNamespaceException($"\"{path}\" is not a network namespace (unknown FS magic)", NetNsProblem.NotANamespace);
         }
+        // nsfs holds every kind of namespace: /proc/PID/ns/mnt passes the magic check but setns(CLONE_NEWNET)
+        // would fail later with a bare EINVAL. The fd's link names the kind ("net:[4026531840]").
+        string? kind = new FileInfo($"/proc/self/fd/{fd.Fd}").LinkTarget;
+        if (kind is not null && kind.Contains(":[") && !kind.StartsWith("net:[", StringComparison.Ordinal))
+        {
+            fd.Dispose();
+            throw new NetNamespaceException($"\"{path}\" is not a network namespace (it is {kind})", NetNsProblem.NotANamespace);
+        }
         return new NetNamespace(fd, path);
     }
 

@@ -234,19 +234,21 @@ internal sealed class NetlinkSocket : IDisposable
     /// <summary>NLMSG_ERROR payload: int error, the offending header (or whole message unless capped), ext-ack TLVs.</summary>
     internal static NetlinkAck ParseError(ReadOnlySpan<byte> msg)
     {
+        if (msg.Length < Nl.HeaderSize + 4)
+            throw new NetlinkException($"decoding a netlink error reply (truncated: {msg.Length} bytes)", Errno.EIO);
         ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(msg[6..]);
         int err = BinaryPrimitives.ReadInt32LittleEndian(msg[Nl.HeaderSize..]);
         string? text = null;
         if ((flags & Nl.F_ACK_TLVS) != 0)
         {
             int innerOffset = Nl.HeaderSize + 4;
-            int innerLen = (flags & Nl.F_CAPPED) != 0
+            long innerLen = (flags & Nl.F_CAPPED) != 0
                 ? Nl.HeaderSize
-                : (int)BinaryPrimitives.ReadUInt32LittleEndian(msg[innerOffset..]);
-            int tlvStart = innerOffset + Nl.Align(innerLen);
-            if (tlvStart < msg.Length)
+                : msg.Length >= innerOffset + 4 ? BinaryPrimitives.ReadUInt32LittleEndian(msg[innerOffset..]) : long.MaxValue;
+            long tlvStart = innerOffset + ((innerLen + 3) & ~3L);
+            if (innerLen >= Nl.HeaderSize && tlvStart < msg.Length)
             {
-                var r = new AttributeReader(msg[tlvStart..]);
+                var r = new AttributeReader(msg[(int)tlvStart..]);
                 while (r.Next(out ushort t, out ReadOnlySpan<byte> v))
                     if (t == Nl.NLMSGERR_ATTR_MSG) text = AttributeReader.String(v);
             }

@@ -52,7 +52,7 @@ internal sealed class IpRange
     {
         if (string.IsNullOrWhiteSpace(subnet)) throw CniException.Config("range is missing a subnet");
         int slash = subnet.IndexOf('/');
-        if (slash < 0 || !IPAddress.TryParse(subnet[..slash], out var ip) || ip.ToString().Contains('%')
+        if (slash < 0 || !AddressText.TryParseIp(subnet[..slash], out var ip)
             || !int.TryParse(subnet[(slash + 1)..], out int prefix))
             throw CniException.Config($"invalid CIDR address: {subnet}");
         ip = IpMath.Canonical(ip);
@@ -82,6 +82,8 @@ internal sealed class IpRange
         IPAddress gw = string.IsNullOrWhiteSpace(gateway)
             ? IpMath.FromNumber(network + 1, ip.AddressFamily)
             : ParseAddress(gateway, "gateway");
+        if (gw.AddressFamily != ip.AddressFamily)
+            throw CniException.Config($"gateway {gw} is not of the address family of network {cidr}");
         if (IpMath.ToNumber(start) > IpMath.ToNumber(end))
             throw CniException.Config($"RangeStart {start} is after RangeEnd {end} in network {cidr}");
 
@@ -98,7 +100,7 @@ internal sealed class IpRange
 
     private static IPAddress ParseAddress(string text, string what)
     {
-        if (!IPAddress.TryParse(text.Trim(), out var address) || address.ToString().Contains('%'))
+        if (!AddressText.TryParseIp(text.Trim(), out var address))
             throw CniException.Config($"invalid {what} address \"{text}\"");
         return IpMath.Canonical(address);
     }

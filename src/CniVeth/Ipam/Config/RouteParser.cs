@@ -14,13 +14,19 @@ internal static class RouteParser
         {
             string dst = route.Dst ?? "";
             int slash = dst.IndexOf('/');
-            if (slash < 0 || !IPAddress.TryParse(dst[..slash], out var address)
+            if (slash < 0 || !AddressText.TryParseIp(dst[..slash], out var address)
                 || !int.TryParse(dst[(slash + 1)..], out int prefix)
                 || prefix < 0 || prefix > IpMath.BitLength(address.AddressFamily))
                 throw CniException.Config($"invalid route dst \"{dst}\" in ipam.routes");
             IPAddress? gw = null;
-            if (!string.IsNullOrEmpty(route.Gw) && !IPAddress.TryParse(route.Gw, out gw))
-                throw CniException.Config($"invalid route gw \"{route.Gw}\" in ipam.routes");
+            if (!string.IsNullOrEmpty(route.Gw))
+            {
+                if (!AddressText.TryParseIp(route.Gw, out var parsedGw))
+                    throw CniException.Config($"invalid route gw \"{route.Gw}\" in ipam.routes");
+                if (parsedGw.AddressFamily != address.AddressFamily)
+                    throw CniException.Config($"route gw {parsedGw} is not of the address family of dst \"{dst}\" in ipam.routes");
+                gw = parsedGw;
+            }
             result.Add(new ResultRoute
             {
                 Dst = new CidrAddress(address, prefix),

@@ -13,6 +13,8 @@ internal sealed record StoreLocation(string DataDir, string Network)
     public static StoreLocation FromConf(NetConf conf)
     {
         string dataDir = string.IsNullOrEmpty(conf.Ipam?.DataDir) ? DefaultDataDir : conf.Ipam!.DataDir!;
+        if (dataDir.Contains('\0'))
+            throw CniException.Config("ipam dataDir contains a NUL character");
         if (!dataDir.StartsWith('/'))
             throw CniException.Config($"ipam dataDir \"{dataDir}\" must be an absolute path");
         return new StoreLocation(dataDir.TrimEnd('/') is { Length: > 0 } d ? d : "/", ValidateNetworkName(conf.Name));

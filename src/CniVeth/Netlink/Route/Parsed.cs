@@ -29,7 +29,7 @@ internal sealed class LinkInfo
     /// <summary>Decodes an RTM_NEWLINK message (header included).</summary>
     public static LinkInfo Parse(ReadOnlySpan<byte> msg)
     {
-        ReadOnlySpan<byte> body = msg[Nl.HeaderSize..];
+        ReadOnlySpan<byte> body = Reply.Body(msg, Marshal.SizeOf<IfInfoMsg>(), "link");
         IfInfoMsg ifi = MemoryMarshal.Read<IfInfoMsg>(body);
         var r = new AttributeReader(body[Nl.Align(Marshal.SizeOf<IfInfoMsg>())..]);
         string name = "", kind = "", slaveKind = "";
@@ -79,15 +79,15 @@ internal sealed class AddressInfo
 
     public static AddressInfo Parse(ReadOnlySpan<byte> msg)
     {
-        ReadOnlySpan<byte> body = msg[Nl.HeaderSize..];
+        ReadOnlySpan<byte> body = Reply.Body(msg, Marshal.SizeOf<IfAddrMsg>(), "address");
         IfAddrMsg ifa = MemoryMarshal.Read<IfAddrMsg>(body);
         var r = new AttributeReader(body[Nl.Align(Marshal.SizeOf<IfAddrMsg>())..]);
         IPAddress? local = null, address = null;
         uint flags = ifa.Flags;
         while (r.Next(out ushort type, out ReadOnlySpan<byte> v))
         {
-            if (type == Rtnl.IFA_LOCAL) local = new IPAddress(v);
-            else if (type == Rtnl.IFA_ADDRESS) address = new IPAddress(v);
+            if (type == Rtnl.IFA_LOCAL) local = Reply.Ip(v) ?? local;
+            else if (type == Rtnl.IFA_ADDRESS) address = Reply.Ip(v) ?? address;
             else if (type == Rtnl.IFA_FLAGS) flags = AttributeReader.U32(v);
         }
         return new AddressInfo
@@ -108,7 +108,7 @@ internal sealed class RouteInfo
 
     public static RouteInfo Parse(ReadOnlySpan<byte> msg)
     {
-        ReadOnlySpan<byte> body = msg[Nl.HeaderSize..];
+        ReadOnlySpan<byte> body = Reply.Body(msg, Marshal.SizeOf<RtMsg>(), "route");
         RtMsg rtm = MemoryMarshal.Read<RtMsg>(body);
         var r = new AttributeReader(body[Nl.Align(Marshal.SizeOf<RtMsg>())..]);
         IPAddress? dst = null, gw = null;
@@ -117,8 +117,8 @@ internal sealed class RouteInfo
         {
             switch (type)
             {
-                case Rtnl.RTA_DST: dst = new IPAddress(v); break;
-                case Rtnl.RTA_GATEWAY: gw = new IPAddress(v); break;
+                case Rtnl.RTA_DST: dst = Reply.Ip(v) ?? dst; break;
+                case Rtnl.RTA_GATEWAY: gw = Reply.Ip(v) ?? gw; break;
                 case Rtnl.RTA_OIF: oif = (int)AttributeReader.U32(v); break;
                 case Rtnl.RTA_TABLE: table = (int)AttributeReader.U32(v); break;
             }
@@ -126,4 +126,18 @@ internal sealed class RouteInfo
         dst ??= rtm.Family == Rtnl.AF_INET ? IPAddress.Any : IPAddress.IPv6Any;
         return new RouteInfo { Dst = new CidrAddress(dst, rtm.DstLen), Gateway = gw, Oif = oif, Table = table };
     }
+}
+
+/// <summary>Length checks for decoded replies: a truncated message is a NetlinkException, never an
+/// ArgumentOutOfRangeException, and an address attribute of the wrong size is ignored.</summary>
+internal static class Reply
+{
+    public static ReadOnlySpan<byte> Body(ReadOnlySpan<byte> msg, int fixedSize, string what)
+    {
+        if (msg.Length < Nl.HeaderSize + Nl.Align(fixedSize))
+            throw new NetlinkException($"decoding a {what} reply (truncated: {msg.Length} bytes)", Errno.EIO);
+        return msg[Nl.HeaderSize..];
+    }
+
+    public static IPAddress? Ip(ReadOnlySpan<byte> v) => v.Length is 4 or 16 ? new IPAddress(v) : null;
 }
