@@ -59,9 +59,14 @@ assert_store_clean() {
 }
 
 # Firewall elements that mention an address (only when nft is there and the ruleset is readable).
+# nft_mentions TEXT: lines of per-attachment nftables state (container address set elements, spoof-check
+# map/set elements) that contain TEXT. A network's subnet set and its rule stay by design and are not counted.
 nft_mentions() {
   command -v nft >/dev/null || return 1
-  in_host nft list ruleset 2>/dev/null | grep -F -- "$1"
+  in_host nft -j list ruleset 2>/dev/null | jq -r '
+    .nftables[] | (.set // .map // empty)
+    | select(.name | startswith("saddr") or startswith("spoofchk"))
+    | (.elem // [])[] | tostring' | grep -F -- "$1"
 }
 
 # A simple integer percentile of numbers on stdin: percentile P

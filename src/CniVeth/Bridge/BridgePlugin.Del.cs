@@ -13,14 +13,11 @@ internal sealed partial class BridgePlugin
     /// Idempotent, best-effort teardown: every step runs even when an earlier one failed, and the failures
     /// are reported together. Works without the container namespace (empty CNI_NETNS, deleted netns, a path
     /// that is not a namespace): the host end is found by its derived name and owner alias, the addresses
-    /// by the IPAM store, the firewall state by those addresses. SIGTERM/SIGINT are ignored meanwhile so a
-    /// runtime's timeout cannot leave half a teardown behind.
+    /// by the IPAM store, the firewall state by those addresses. SIGTERM/SIGINT are ignored for the whole
+    /// DEL process (Program.Main) so a runtime's timeout cannot leave half a teardown behind.
     /// </summary>
     public void Del(CniRequest req)
     {
-        // Process-wide and inherited by a delegated IPAM plugin: its DEL must finish too.
-        Interop.Libc.Signal(Interop.Libc.SIGTERM, Interop.Libc.SIG_IGN);
-        Interop.Libc.Signal(Interop.Libc.SIGINT, Interop.Libc.SIG_IGN);
 
         NetConf conf = req.Conf;
         string network = req.NetworkName, containerId = req.Env.ContainerId, ifName = req.Env.IfName;
