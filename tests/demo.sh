@@ -13,7 +13,8 @@ bold() { printf "\n\033[1m== %s\033[0m\n" "$*"; }
 CONF=$(jq -c "(.plugins[0]) + {name: .name, cniVersion: .cniVersion}" "$CONFLIST")
 NET=$(jq -r .name "$CONFLIST")
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+# SIGKILL: unshare --fork ignores SIGTERM while it waits; --kill-child then takes the sleeper along.
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 # container VAR: a network namespace held open by a sleeping process; VAR gets its path.
 container() {
