@@ -22,29 +22,26 @@ internal sealed partial class BridgePlugin
         NetConf conf = req.Conf;
         string network = req.NetworkName, containerId = req.Env.ContainerId, ifName = req.Env.IfName;
         string hostName = HostVeth.NameFor(network, containerId, ifName);
-        var errors = new List<string>();
+        var errors = new TeardownErrors();
 
         try
         {
             using RouteClient host = RouteClient.Open();
             if (!DeleteHostVeth(host, network, hostName) && req.Env.NetNs != "")
-                DeleteContainerInterface(req.Env.NetNs, ifName, errors);
+                DeleteContainerInterface(req.Env.NetNs, ifName);
         }
-        catch (Exception e) { errors.Add(e.Message); }
+        catch (Exception e) { errors.Add(e); }
 
         var addresses = new List<IPAddress>();
         if (req.PrevResult is not null) addresses.AddRange(req.PrevResult.Ips.Select(i => i.Address.Address));
         if (conf.HasIpam)
         {
             try { addresses.AddRange(IpamFactory.Create(conf).Del(req)); }
-            catch (Exception e) { errors.Add(e.Message); }
+            catch (Exception e) { errors.Add(e); }
         }
         FirewallSetup.Remove(conf, network, addresses.Distinct().ToList(), hostName, errors);
 
-        if (errors.Count > 0)
-            throw new CniException(errors.Count == 1 && errors[0].StartsWith("failed to lock") ? ErrorCode.TryAgainLater : ErrorCode.Internal,
-                "DEL could not clean up everything: " + string.Join("; ", errors),
-                "every other step completed; DEL can be retried safely");
+        errors.ThrowIfAny("DEL could not clean up everything", "every other step completed; DEL can be retried safely");
     }
 
     /// <summary>Deletes the host end by derived name when it is ours (the container end goes with it).
@@ -58,7 +55,7 @@ internal sealed partial class BridgePlugin
     }
 
     /// <summary>Attachments made by the reference plugin (random host names) are removed from inside the container.</summary>
-    private static void DeleteContainerInterface(string netnsPath, string ifName, List<string> errors)
+    private static void DeleteContainerInterface(string netnsPath, string ifName)
     {
         NetNamespace netns;
         try { netns = NetNamespace.Open(netnsPath); }

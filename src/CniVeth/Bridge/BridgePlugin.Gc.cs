@@ -18,13 +18,13 @@ internal sealed partial class BridgePlugin
         NetConf conf = req.Conf;
         string network = req.NetworkName;
         IReadOnlySet<(string ContainerId, string IfName)> valid = conf.ValidAttachmentSet();
-        var errors = new List<string>();
+        var errors = new TeardownErrors();
         var released = new List<IPAddress>();
 
         if (conf.HasIpam)
         {
             try { released.AddRange(IpamFactory.Create(conf).Gc(req, valid).Select(r => r.Address)); }
-            catch (Exception e) { errors.Add(e.Message); }
+            catch (Exception e) { errors.Add(e); }
         }
 
         var remaining = new HashSet<string>();
@@ -41,10 +41,10 @@ internal sealed partial class BridgePlugin
                     host.Do(b => Messages.DelLink(b, link.Index), $"deleting stale veth \"{link.Name}\"", Errno.ENODEV);
                     remaining.Remove(link.Name);
                 }
-                catch (Exception e) { errors.Add(e.Message); }
+                catch (Exception e) { errors.Add(e); }
             }
         }
-        catch (Exception e) { errors.Add(e.Message); }
+        catch (Exception e) { errors.Add(e); }
 
         if (conf.IpMasq || conf.MacSpoofChk)
         {
@@ -54,10 +54,9 @@ internal sealed partial class BridgePlugin
                 if (conf.IpMasq && released.Count > 0) fw.RemoveMasquerade(network, released);
                 if (conf.MacSpoofChk) fw.GcMacSpoofCheck(remaining);
             }
-            catch (Exception e) { errors.Add(e.Message); }
+            catch (Exception e) { errors.Add(e); }
         }
 
-        if (errors.Count > 0)
-            throw new CniException(ErrorCode.Internal, "GC could not remove everything: " + string.Join("; ", errors));
+        errors.ThrowIfAny("GC could not remove everything", "every other step completed; GC can be retried safely");
     }
 }

@@ -30,7 +30,7 @@ internal static class FirewallSetup
     }
 
     /// <summary>Best effort: failures are appended to <paramref name="errors"/>.</summary>
-    public static void Remove(NetConf conf, string network, IReadOnlyList<IPAddress> addresses, string hostIfName, List<string> errors)
+    public static void Remove(NetConf conf, string network, IReadOnlyList<IPAddress> addresses, string hostIfName, TeardownErrors errors)
     {
         if (!conf.IpMasq && !conf.MacSpoofChk) return;
         try
@@ -39,14 +39,14 @@ internal static class FirewallSetup
             if (conf.MacSpoofChk)
             {
                 try { fw.RemoveMacSpoofCheck(hostIfName); }
-                catch (Exception e) { errors.Add(e.Message); }
+                catch (Exception e) { errors.Add(e); }
             }
             if (conf.IpMasq && addresses.Count > 0)
             {
                 try { fw.RemoveMasquerade(network, addresses); }
-                catch (Exception e) { errors.Add(e.Message); }
+                catch (Exception e) { errors.Add(e); }
             }
         }
-        catch (Exception e) { errors.Add(e.Message); }
+        catch (Exception e) { errors.Add(e); }
     }
 }
