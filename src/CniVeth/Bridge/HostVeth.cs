@@ -1,4 +1,4 @@
-using System.Text;
+using CniVeth.Cni;
 
 namespace CniVeth.Bridge;
 
@@ -11,15 +11,8 @@ internal static class HostVeth
 {
     private const string AliasPrefix = "cniveth ";
 
-    /// <summary>FNV-1a (64-bit, folded to 32): stable across runs and versions, and it keeps the crypto
-    /// libraries out of the process — a clash is caught by the alias anyway.</summary>
-    public static string NameFor(string network, string containerId, string ifName)
-    {
-        ulong h = 14695981039346656037UL;
-        foreach (byte b in Encoding.UTF8.GetBytes($"{network}\0{containerId}\0{ifName}"))
-            h = (h ^ b) * 1099511628211UL;
-        return "veth" + ((uint)(h ^ (h >> 32))).ToString("x8");
-    }
+    public static string NameFor(string network, string containerId, string ifName) =>
+        "veth" + StableHash.Hex8($"{network}\0{containerId}\0{ifName}");
 
     /// <summary>"cniveth &lt;network&gt; &lt;containerID&gt; &lt;ifname&gt;" — none of the three can contain a space.</summary>
     public static string AliasFor(string network, string containerId, string ifName) =>

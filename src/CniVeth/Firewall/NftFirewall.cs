@@ -266,14 +266,7 @@ internal sealed class NftFirewall : IDisposable
     /// <summary>"subnet4-1a2b3c4d-demonet": the network's subnets (interval set).</summary>
     internal static string SubnetSetName(string network, bool v6) => $"subnet{(v6 ? 6 : 4)}-{Hash8(network)}-{Cut(network)}";
 
-    /// <summary>FNV-1a (32 bit) of the UTF-8 name as 8 hex digits: stable forever (names must match across
-    /// plugin versions) and without System.Security.Cryptography, which would make the binary load libssl.</summary>
-    internal static string Hash8(string s)
-    {
-        uint h = 2166136261;
-        foreach (byte b in Encoding.UTF8.GetBytes(s)) h = (h ^ b) * 16777619;
-        return h.ToString("x8");
-    }
+    internal static string Hash8(string s) => StableHash.Hex8(s);
 
     private static string Cut(string s) => s.Length <= 32 ? s : s[..32];
 
@@ -286,16 +279,7 @@ internal sealed class NftFirewall : IDisposable
                                                && Mask(s.Address, o.PrefixLength).Equals(o.Address))).ToList();
     }
 
-    private static IPAddress Mask(IPAddress a, int prefix)
-    {
-        byte[] b = a.GetAddressBytes();
-        for (int i = 0; i < b.Length; i++)
-        {
-            int bits = Math.Clamp(prefix - i * 8, 0, 8);
-            b[i] &= (byte)(0xff << (8 - bits));
-        }
-        return new IPAddress(b);
-    }
+    private static IPAddress Mask(IPAddress a, int prefix) => IpMath.Network(new CidrAddress(a, prefix));
 
     /// <summary>An interval-set prefix: the start element, and the first address after it flagged
     /// NFT_SET_ELEM_INTERVAL_END (omitted when the prefix runs to the end of the address space).</summary>
@@ -449,17 +433,11 @@ internal sealed class NftFirewall : IDisposable
         return r;
     }
 
-    /// <summary>"02:00:00:00:00:01" (or with '-') to 6 bytes.</summary>
-    internal static byte[] ParseMac(string mac)
-    {
-        string[] parts = mac.Split(':', '-');
-        var r = new byte[6];
-        if (parts.Length != 6) throw new ArgumentException($"invalid MAC address \"{mac}\"", nameof(mac));
-        for (int i = 0; i < 6; i++)
-            if (parts[i].Length is < 1 or > 2 || !byte.TryParse(parts[i], System.Globalization.NumberStyles.HexNumber, null, out r[i]))
-                throw new ArgumentException($"invalid MAC address \"{mac}\"", nameof(mac));
-        return r;
-    }
+    /// <summary>"02:00:00:00:00:01" (or with '-') to 6 bytes, by the contract layer's MAC rules.</summary>
+    internal static byte[] ParseMac(string mac) =>
+        AddressText.TryParseMac(mac, out string normalized, out _)
+            ? AddressText.MacBytes(normalized)
+            : throw new ArgumentException($"invalid MAC address \"{mac}\"", nameof(mac));
 
     /// <summary>ifname . ether_addr concatenation: 16 bytes of name, 6 of MAC, 2 of padding (4-byte fields).</summary>
     internal static byte[] PortMacKey(byte[] ifname16, byte[] mac)
