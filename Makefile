@@ -33,7 +33,8 @@ $(BIN): $(SRC)
 	@ln -sf cniveth $(OUT)/host-local
 	@ls -l $(BIN)
 
-unit-test:
+# deps first: the nftables kernel tests among the unit tests read the ruleset back with nft.
+unit-test: deps
 	$(DOTNET) test tests/CniVeth.UnitTests/CniVeth.UnitTests.csproj -nologo -v q --logger "console;verbosity=minimal"
 
 integration-test: build deps
