@@ -115,3 +115,23 @@ masq_elements() {
   in_ns "$C1" ip neigh flush dev eth0
   in_ns "$C1" ping -c1 -W2 10.99.0.1 >/dev/null || fail "changed MAC blocked without macspoofchk"
 }
+
+@test "CHECK verifies the masquerade element and the spoof check, and fails when they are removed" {
+  new_container C1
+  local conf; conf=$(bridge_conf 1.1.0 '"ipMasq":true,"macspoofchk":true')
+  run_plugin ADD c1 "$C1" eth0 "$conf"; assert_status 0
+  local prev=$output hostveth; hostveth=$(jq -r '.interfaces[1].name' <<<"$output")
+  local check; check=$(jq -c --argjson p "$prev" '. + {prevResult: $p}' <<<"$conf")
+  run_plugin CHECK c1 "$C1" eth0 "$check"; assert_status 0
+
+  local set; set=$(nft_json | jq -r '.nftables[] | select(.set? and (.set.name | startswith("saddr4-"))) | .set.name')
+  in_host nft delete element inet cniveth "$set" '{ 10.99.0.2 }'
+  run_plugin CHECK c1 "$C1" eth0 "$check"; assert_cni_error 999
+  assert_match "$output" "masquerade for 10.99.0.2 is missing"
+
+  in_host nft add element inet cniveth "$set" '{ 10.99.0.2 }'
+  run_plugin CHECK c1 "$C1" eth0 "$check"; assert_status 0
+  in_host nft delete element bridge cniveth spoofchk-ports "{ \"$hostveth\" }"
+  run_plugin CHECK c1 "$C1" eth0 "$check"; assert_cni_error 999
+  assert_match "$output" "has no MAC spoof check"
+}

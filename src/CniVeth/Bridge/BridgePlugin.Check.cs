@@ -57,6 +57,9 @@ internal sealed partial class BridgePlugin
                 && (r.Gw is null || r.Gw.Equals(k.Gateway)));
             if (!found) throw Missing($"route {r.Dst}{(r.Gw is null ? "" : " via " + r.Gw)} is missing in {req.Env.NetNs}");
         }
+
+        // Untracked resources too (spec: CHECK covers firewall state the plugin created).
+        FirewallSetup.Check(conf, req.NetworkName, prev.Ips.Select(i => i.Address.Address).ToList(), hostEnd.Name, peer.MacString);
     }
 
     private static CniException Missing(string what) => new(ErrorCode.Internal, what, "the attachment no longer matches its ADD result");

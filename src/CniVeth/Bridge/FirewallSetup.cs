@@ -49,4 +49,29 @@ internal static class FirewallSetup
         }
         catch (Exception e) { errors.Add(e); }
     }
+
+    /// <summary>CHECK: the attachment's masquerade elements and spoof-check entry are in place.</summary>
+    public static void Check(NetConf conf, string network, IReadOnlyList<IPAddress> addresses, string hostIfName, string mac)
+    {
+        if (!(conf.IpMasq && addresses.Count > 0) && !conf.MacSpoofChk) return;
+        using NftFirewall fw = NftFirewall.Open();
+        if (conf.IpMasq && addresses.Count > 0)
+        {
+            List<IPAddress> missing = fw.MissingMasquerade(network, addresses);
+            if (missing.Count > 0)
+                throw new CniException(ErrorCode.Internal,
+                    $"masquerade for {string.Join(", ", missing)} is missing from table inet {NftFirewall.TableName} (network \"{network}\")",
+                    "the container's traffic leaving the network is not source-NATed; DEL and ADD again to restore it");
+        }
+        if (conf.MacSpoofChk)
+        {
+            string? allowed = fw.SpoofCheckMac(hostIfName);
+            if (!string.Equals(allowed, mac, StringComparison.OrdinalIgnoreCase))
+                throw new CniException(ErrorCode.Internal,
+                    allowed is null
+                        ? $"port \"{hostIfName}\" has no MAC spoof check in table bridge {NftFirewall.TableName}"
+                        : $"the MAC spoof check of port \"{hostIfName}\" allows {allowed}, the container uses {mac}",
+                    "DEL and ADD again to restore it");
+        }
+    }
 }

@@ -241,6 +241,16 @@ internal sealed class NftFirewall : IDisposable
         DeleteTolerant(Nft.NFPROTO_INET, items, op);
     }
 
+    /// <summary>CHECK: the addresses that are missing from the network's masquerade sets (one element
+    /// lookup each, whatever the number of containers).</summary>
+    public List<IPAddress> MissingMasquerade(string network, IReadOnlyList<IPAddress> addresses)
+    {
+        string op = $"checking masquerade on network \"{network}\"";
+        return addresses.Distinct()
+            .Where(a => !HasElement(Nft.NFPROTO_INET, AddrSetName(network, IsV6(a)), a.GetAddressBytes(), op))
+            .ToList();
+    }
+
     internal static void MasqueradeRule(NftExprWriter w, bool v6, string addrSet, string subnetSet)
     {
         w.Meta(Nft.META_NFPROTO).Cmp(Nft.CMP_EQ, [v6 ? Nft.NFPROTO_IPV6 : Nft.NFPROTO_IPV4]);
@@ -379,6 +389,17 @@ internal sealed class NftFirewall : IDisposable
         }
     }
 
+    /// <summary>CHECK: the MAC the spoof check lets out of the port, or null when the port is not guarded
+    /// (no map entry, or no matching allowed pair).</summary>
+    public string? SpoofCheckMac(string hostIfName)
+    {
+        string op = $"checking MAC spoof check on port \"{hostIfName}\"";
+        byte[] name = IfName(hostIfName);
+        byte[]? mac = GetMapData(Nft.NFPROTO_BRIDGE, PortsMap, name, op);
+        if (mac is not { Length: >= 6 } || !HasElement(Nft.NFPROTO_BRIDGE, AllowedSet, PortMacKey(name, mac), op)) return null;
+        return string.Join(":", mac.Take(6).Select(b => b.ToString("x2")));
+    }
+
     /// <summary>Removes the port's entries knowing only its name. Missing is not an error.</summary>
     public void RemoveMacSpoofCheck(string hostIfName)
     {
@@ -490,6 +511,21 @@ internal sealed class NftFirewall : IDisposable
         var result = new List<(byte[], byte[]?)>();
         foreach (byte[] m in msgs) ParseElements(m, result);
         return result;
+    }
+
+    /// <summary>Whether one element is in a set (GETSETELEM without NLM_F_DUMP); a missing set or table
+    /// counts as missing.</summary>
+    private bool HasElement(byte family, string set, byte[] key, string op)
+    {
+        var req = new NetlinkMessageBuilder();
+        req.BeginMessage(Nft.Type(Nft.MSG_GETSETELEM), 0)
+           .Struct(new NfGenMsg(family))
+           .String(Nft.SET_ELEM_LIST_TABLE, TableName)
+           .String(Nft.SET_ELEM_LIST_SET, set)
+           .BeginNested(Nft.SET_ELEM_LIST_ELEMENTS);
+        NftBatch.WriteElement(req, new NftElement(key));
+        req.EndNested().EndMessage();
+        return _sock.Get(req, $"{op} (reading set {FamilyName(family)} {TableName} {set})", Errno.ENOENT) is not null;
     }
 
     /// <summary>The data of one map element (GETSETELEM without NLM_F_DUMP), or null when it is missing.</summary>
