@@ -135,3 +135,18 @@ masq_elements() {
   run_plugin CHECK c1 "$C1" eth0 "$check"; assert_cni_error 999
   assert_match "$output" "has no MAC spoof check"
 }
+
+@test "one atomic nf_tables batch per ADD and per DEL (ipMasq and macspoofchk together)" {
+  local conf; conf=$(bridge_conf 1.1.0 '"ipMasq":true,"macspoofchk":true')
+  new_container C1; new_container C2
+  run_plugin ADD c1 "$C1" eth0 "$conf"; assert_status 0      # creates table, chains, sets, rules
+  PLUGIN_WRAPPER="/usr/bin/strace -f -e trace=sendto -o $TEST_TMP/add.trace" run_plugin ADD c2 "$C2" eth0 "$conf"
+  assert_status 0
+  PLUGIN_WRAPPER="/usr/bin/strace -f -e trace=sendto -o $TEST_TMP/del.trace" run_plugin DEL c2 "$C2" eth0 "$conf"
+  assert_status 0
+  local add del
+  add=$(grep -c 'NFNL_MSG_BATCH_BEGIN' "$TEST_TMP/add.trace" || true)
+  del=$(grep -c 'NFNL_MSG_BATCH_BEGIN' "$TEST_TMP/del.trace" || true)
+  [ "$add" -eq 1 ] || fail "ADD sent $add nf_tables batches"
+  [ "$del" -eq 1 ] || fail "DEL sent $del nf_tables batches"
+}

@@ -26,7 +26,8 @@ soak_sample() {
 @test "soak: ${SOAK_CYCLES:-5000} ADD/DEL cycles, nothing grows" {
   [ -n "${SOAK:-}" ] || skip "run through make soak"
   local cycles=${SOAK_CYCLES:-5000} sample=${SOAK_SAMPLE:-500} i
-  local conf; conf=$(bridge_conf)
+  # with the firewall on, so nftables elements are added and removed every cycle too
+  local conf; conf=$(bridge_conf 1.1.0 '"ipMasq":true,"macspoofchk":true')
   new_container C1
   # a few cycles first, so the bridge, its addresses and the store exist before the baseline; then
   # wait out the bridge's IPv6 DAD (its link-local address and local route appear ~1 s after it is up)

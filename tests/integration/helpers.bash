@@ -59,12 +59,13 @@ in_ns() { local ns=$1; shift; nsenter --net="$ns" "$@"; }
 # ---- running the plugin -----------------------------------------------------------------------
 # plugin VERB CONTAINERID NETNS IFNAME < config ; extra env via CNI_ARGS=..., PLUGIN=path, etc.
 # The plugin runs with an empty PATH: it may never rely on ip, nft, iptables or sysctl binaries.
+# PLUGIN_WRAPPER (absolute paths, unquoted) runs it under a tool, e.g. strace.
 # Sets $output/$status when wrapped in bats `run`.
 plugin() {
   local verb=$1 cid=${2:-} netns=${3:-} ifname=${4:-}
   env CNI_COMMAND="$verb" CNI_CONTAINERID="$cid" CNI_NETNS="$netns" CNI_IFNAME="$ifname" \
       CNI_PATH="${CNI_PATH:-$REF_CNI_DIR}" CNI_ARGS="${CNI_ARGS:-}" \
-      timeout --kill-after=5 30 nsenter --net="$HOST_NS" /usr/bin/env PATH=/nonexistent "${PLUGIN:-$CNIVETH}"
+      timeout --kill-after=5 30 nsenter --net="$HOST_NS" /usr/bin/env PATH=/nonexistent ${PLUGIN_WRAPPER:-} "${PLUGIN:-$CNIVETH}"
 }
 
 # run_plugin VERB CID NETNS IFNAME CONFIG_JSON — runs, sets $output/$status (bats run semantics).

@@ -14,38 +14,25 @@ internal static class FirewallSetup
         bool masq = conf.IpMasq && plan.ContainerAddresses.Count > 0;
         if (!masq && !conf.MacSpoofChk) return;
         using NftFirewall fw = NftFirewall.Open();
-        if (conf.MacSpoofChk)
-        {
-            fw.AddMacSpoofCheck(hostIfName, mac);
-            rollback.Add("mac spoof check", () => { using var f = NftFirewall.Open(); f.RemoveMacSpoofCheck(hostIfName); });
-        }
-        if (masq)
-        {
-            List<IPAddress> addrs = plan.ContainerAddresses.Select(a => a.Address).ToList();
-            List<CidrAddress> subnets = plan.ContainerAddresses
-                .Select(a => new CidrAddress(IpMath.Network(a), a.PrefixLength)).Distinct().ToList();
-            fw.AddMasquerade(network, subnets, addrs);
-            rollback.Add("masquerade", () => { using var f = NftFirewall.Open(); f.RemoveMasquerade(network, addrs); });
-        }
+        List<IPAddress> addrs = masq ? plan.ContainerAddresses.Select(a => a.Address).ToList() : [];
+        List<CidrAddress> subnets = plan.ContainerAddresses
+            .Select(a => new CidrAddress(IpMath.Network(a), a.PrefixLength)).Distinct().ToList();
+        string? port = conf.MacSpoofChk ? hostIfName : null;
+        // One atomic batch for the whole attachment (one nf_tables commit).
+        fw.AddAttachment(network, subnets, addrs, port, conf.MacSpoofChk ? mac : null);
+        rollback.Add("firewall state", () => { using var f = NftFirewall.Open(); f.RemoveAttachment(network, addrs, port); });
     }
 
-    /// <summary>Best effort: failures are appended to <paramref name="errors"/>.</summary>
+    /// <summary>Best effort, one atomic batch: failures are appended to <paramref name="errors"/>.</summary>
     public static void Remove(NetConf conf, string network, IReadOnlyList<IPAddress> addresses, string hostIfName, TeardownErrors errors)
     {
-        if (!conf.IpMasq && !conf.MacSpoofChk) return;
+        IReadOnlyList<IPAddress> masq = conf.IpMasq ? addresses : [];
+        string? port = conf.MacSpoofChk ? hostIfName : null;
+        if (masq.Count == 0 && port is null) return;
         try
         {
             using NftFirewall fw = NftFirewall.Open();
-            if (conf.MacSpoofChk)
-            {
-                try { fw.RemoveMacSpoofCheck(hostIfName); }
-                catch (Exception e) { errors.Add(e); }
-            }
-            if (conf.IpMasq && addresses.Count > 0)
-            {
-                try { fw.RemoveMasquerade(network, addresses); }
-                catch (Exception e) { errors.Add(e); }
-            }
+            fw.RemoveAttachment(network, masq, port);
         }
         catch (Exception e) { errors.Add(e); }
     }

@@ -94,6 +94,59 @@ internal sealed class NftFirewall : IDisposable
 
     public void Dispose() => _sock.Dispose();
 
+    // ---------------------------------------------------------------- one attachment, one batch
+
+    /// <summary>
+    /// ADD of one attachment: its masquerade addresses (when <paramref name="addresses"/> is not empty) and
+    /// its spoof check (when <paramref name="hostIfName"/> is given) in ONE atomic batch, so the kernel
+    /// commits (and waits for RCU) once. That is the steady state. When a table, set or rule is missing,
+    /// or the port's MAC changed, the batch fails as a whole, nothing is applied, and the creating paths
+    /// below take over.
+    /// </summary>
+    public void AddAttachment(string network, IReadOnlyList<CidrAddress> subnets, IReadOnlyList<IPAddress> addresses,
+        string? hostIfName, string? mac)
+    {
+        var batch = new NftBatch();
+        // The same elements AddMasquerade adds in its steady state: addresses, and the (re-added, idempotent)
+        // subnet intervals of each family that has any.
+        for (int f = 0; f < 2 && addresses.Count > 0; f++)
+        {
+            bool v6 = f == 1;
+            var mine = addresses.Where(a => IsV6(a) == v6).Select(a => new NftElement(a.GetAddressBytes())).ToList();
+            if (mine.Count > 0) batch.AddElements(Nft.NFPROTO_INET, TableName, AddrSetName(network, v6), mine);
+            foreach (CidrAddress n in NormalizeSubnets(subnets.Where(s => IsV6(s.Address) == v6)))
+                batch.AddElements(Nft.NFPROTO_INET, TableName, SubnetSetName(network, v6), IntervalElements(n));
+        }
+        if (hostIfName is not null && mac is not null)
+        {
+            byte[] name = IfName(hostIfName), m = ParseMac(mac);
+            batch.AddElements(Nft.NFPROTO_BRIDGE, TableName, PortsMap, [new NftElement(name, m)]);
+            batch.AddElements(Nft.NFPROTO_BRIDGE, TableName, AllowedSet, [new NftElement(PortMacKey(name, m))]);
+        }
+        if (_sock.ExecuteBatch(batch.Finish(), $"adding firewall state on network \"{network}\"").All(a => a.Ok)) return;
+
+        if (hostIfName is not null && mac is not null) AddMacSpoofCheck(hostIfName, mac);
+        if (addresses.Count > 0) AddMasquerade(network, subnets, addresses);
+    }
+
+    /// <summary>DEL of one attachment: its masquerade addresses and its spoof-check entries (found by port
+    /// name alone) in one atomic batch. Anything already gone is fine.</summary>
+    public void RemoveAttachment(string network, IReadOnlyList<IPAddress> addresses, string? hostIfName)
+    {
+        string op = $"removing firewall state of {(hostIfName is null ? Join(addresses) : $"port \"{hostIfName}\"")} on network \"{network}\"";
+        var items = new List<SetElement>();
+        foreach (IPAddress a in addresses.Distinct())
+            items.Add(new SetElement(Nft.NFPROTO_INET, AddrSetName(network, IsV6(a)), new NftElement(a.GetAddressBytes())));
+        if (hostIfName is not null)
+        {
+            byte[] name = IfName(hostIfName);
+            items.Add(new SetElement(Nft.NFPROTO_BRIDGE, PortsMap, new NftElement(name)));
+            byte[]? m = GetMapData(Nft.NFPROTO_BRIDGE, PortsMap, name, op);
+            if (m is { Length: >= 6 }) items.Add(new SetElement(Nft.NFPROTO_BRIDGE, AllowedSet, new NftElement(PortMacKey(name, m))));
+        }
+        DeleteTolerant(items, op);
+    }
+
     // ---------------------------------------------------------------- ipMasq
 
     private enum Mode { Elements, Create, EnsureSets }
@@ -473,25 +526,36 @@ internal sealed class NftFirewall : IDisposable
 
     /// <summary>Deletes elements, one DELSETELEM message each, in batches; elements (or sets, or the
     /// table) that are already gone are dropped from the batch and the rest is sent again.</summary>
-    private void DeleteTolerant(byte family, List<(string Set, NftElement Element)> items, string op)
+    /// <summary>An element of one set (a class, not a tuple: generic code over it is shared, which keeps
+    /// the binary small).</summary>
+    private sealed record SetElement(byte Family, string Set, NftElement Element);
+
+    private void DeleteTolerant(byte family, List<(string Set, NftElement Element)> items, string op) =>
+        DeleteTolerant(items.ConvertAll(i => new SetElement(family, i.Set, i.Element)), op);
+
+    /// <summary>Deletes elements (of any family) in as few atomic batches as possible: one, unless some are
+    /// already gone (then the batch is retried without them) or there are very many.</summary>
+    private void DeleteTolerant(List<SetElement> items, string op)
     {
         for (int start = 0; start < items.Count; start += ChunkMessages)
         {
-            var chunk = items.Skip(start).Take(ChunkMessages).ToList();
+            List<SetElement> chunk = items.GetRange(start, Math.Min(ChunkMessages, items.Count - start));
             for (int attempt = 0; chunk.Count > 0; attempt++)
             {
                 var batch = new NftBatch();
-                foreach (var (set, e) in chunk) batch.DelElements(family, TableName, set, [e]);
+                foreach (SetElement e in chunk) batch.DelElements(e.Family, TableName, e.Set, [e.Element]);
                 NetlinkAck[] acks = _sock.ExecuteBatch(batch.Finish(), op);
                 if (acks.All(a => a.Ok)) break;
                 int bad = Array.FindIndex(acks, a => !a.Ok && a.Errno != Errno.ENOENT);
                 if (bad >= 0 || attempt >= MaxAttempts)
                 {
                     NetlinkAck a = bad >= 0 ? acks[bad] : acks.First(x => !x.Ok);
-                    string set = chunk[bad >= 0 ? bad : Array.FindIndex(acks, x => !x.Ok)].Set;
-                    throw new NetlinkException($"{op} (set {FamilyName(family)} {TableName} {set})", a.Errno, a.KernelMessage);
+                    var failed = chunk[bad >= 0 ? bad : Array.FindIndex(acks, x => !x.Ok)];
+                    throw new NetlinkException($"{op} (set {FamilyName(failed.Family)} {TableName} {failed.Set})", a.Errno, a.KernelMessage);
                 }
-                chunk = chunk.Where((_, i) => acks[i].Ok).ToList();
+                var kept = new List<SetElement>(chunk.Count);
+                for (int i = 0; i < chunk.Count; i++) if (acks[i].Ok) kept.Add(chunk[i]);
+                chunk = kept;
             }
         }
     }
