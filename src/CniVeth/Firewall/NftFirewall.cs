@@ -577,37 +577,33 @@ internal sealed class NftFirewall : IDisposable
         return result;
     }
 
-    /// <summary>Whether one element is in a set (GETSETELEM without NLM_F_DUMP); a missing set or table
-    /// counts as missing.</summary>
-    private bool HasElement(byte family, string set, byte[] key, string op)
-    {
-        var req = new NetlinkMessageBuilder();
-        req.BeginMessage(Nft.Type(Nft.MSG_GETSETELEM), 0)
-           .Struct(new NfGenMsg(family))
-           .String(Nft.SET_ELEM_LIST_TABLE, TableName)
-           .String(Nft.SET_ELEM_LIST_SET, set)
-           .BeginNested(Nft.SET_ELEM_LIST_ELEMENTS);
-        NftBatch.WriteElement(req, new NftElement(key));
-        req.EndNested().EndMessage();
-        return _sock.Get(req, $"{op} (reading set {FamilyName(family)} {TableName} {set})", Errno.ENOENT) is not null;
-    }
+    /// <summary>Whether one element is in a set; a missing set or table counts as missing.</summary>
+    private bool HasElement(byte family, string set, byte[] key, string op) =>
+        GetElement(family, set, key, $"{op} (reading set {FamilyName(family)} {TableName} {set})") is not null;
 
-    /// <summary>The data of one map element (GETSETELEM without NLM_F_DUMP), or null when it is missing.</summary>
+    /// <summary>The data of one map element, or null when it is missing.</summary>
     private byte[]? GetMapData(byte family, string set, byte[] key, string op)
     {
-        var req = new NetlinkMessageBuilder();
-        req.BeginMessage(Nft.Type(Nft.MSG_GETSETELEM), 0)
-           .Struct(new NfGenMsg(family))
-           .String(Nft.SET_ELEM_LIST_TABLE, TableName)
-           .String(Nft.SET_ELEM_LIST_SET, set)
-           .BeginNested(Nft.SET_ELEM_LIST_ELEMENTS);
-        NftBatch.WriteElement(req, new NftElement(key));
-        req.EndNested().EndMessage();
-        byte[]? reply = _sock.Get(req, $"{op} (reading map {FamilyName(family)} {TableName} {set})", Errno.ENOENT);
+        byte[]? reply = GetElement(family, set, key, $"{op} (reading map {FamilyName(family)} {TableName} {set})");
         if (reply == null) return null;
         var elems = new List<(byte[] Key, byte[]? Data)>();
         ParseElements(reply, elems);
         return elems.Count > 0 ? elems[0].Data : null;
+    }
+
+    /// <summary>One element looked up by key (GETSETELEM without NLM_F_DUMP): the kernel's NEWSETELEM reply,
+    /// or null when the element, set or table does not exist.</summary>
+    private byte[]? GetElement(byte family, string set, byte[] key, string operation)
+    {
+        var req = new NetlinkMessageBuilder();
+        req.BeginMessage(Nft.Type(Nft.MSG_GETSETELEM), 0)
+           .Struct(new NfGenMsg(family))
+           .String(Nft.SET_ELEM_LIST_TABLE, TableName)
+           .String(Nft.SET_ELEM_LIST_SET, set)
+           .BeginNested(Nft.SET_ELEM_LIST_ELEMENTS);
+        NftBatch.WriteElement(req, new NftElement(key));
+        req.EndNested().EndMessage();
+        return _sock.Get(req, operation, Errno.ENOENT);
     }
 
     /// <summary>Parses a NEWSETELEM message (header included) into (key, data) pairs.</summary>
