@@ -13,9 +13,8 @@ internal sealed class AddressPlan
 {
     public List<CidrAddress> ContainerAddresses { get; } = new();
     public List<CidrAddress> BridgeAddresses { get; } = new();
-    /// <summary>Routes as reported in the result.</summary>
-    public List<ResultRoute> ResultRoutes { get; } = new();
-    public IReadOnlyList<ResultRoute> Routes => ResultRoutes;
+    /// <summary>Container routes, as installed and as reported in the result.</summary>
+    public List<ResultRoute> Routes { get; } = new();
     private readonly Dictionary<CidrAddress, IPAddress?> _gateways = new();
 
     public static AddressPlan From(NetConf conf, Result ipam)
@@ -34,14 +33,14 @@ internal sealed class AddressPlan
                 if (!plan.BridgeAddresses.Contains(onBridge)) plan.BridgeAddresses.Add(onBridge);
             }
         }
-        plan.ResultRoutes.AddRange(ipam.Routes);
+        plan.Routes.AddRange(ipam.Routes);
         if (conf.IsDefaultGateway)
         {
             foreach (bool v4 in new[] { true, false })
             {
                 IPAddress? gw = plan.FamilyGateway(v4);
-                if (gw is null || plan.ResultRoutes.Any(r => r.Dst.PrefixLength == 0 && r.Dst.IsIPv4 == v4)) continue;
-                plan.ResultRoutes.Add(new ResultRoute
+                if (gw is null || plan.Routes.Any(r => r.Dst.PrefixLength == 0 && r.Dst.IsIPv4 == v4)) continue;
+                plan.Routes.Add(new ResultRoute
                 {
                     Dst = new CidrAddress(v4 ? IPAddress.Any : IPAddress.IPv6Any, 0),
                     Gw = gw,

@@ -246,7 +246,7 @@ internal sealed partial class BridgePlugin
         result.Interfaces.Add(new ResultInterface { Name = peer.Name, Mac = peer.MacString, Sandbox = req.Env.NetNs });
         foreach (ResultIp ip in ipamResult.Ips)
             result.Ips.Add(new ResultIp { Address = ip.Address, Gateway = plan.GatewayOf(ip), Interface = 2 });
-        result.Routes.AddRange(plan.ResultRoutes);
+        result.Routes.AddRange(plan.Routes);
         result.Dns = conf.Dns is { IsEmpty: false } ? conf.Dns : ipamResult.Dns;
         return result;
     }

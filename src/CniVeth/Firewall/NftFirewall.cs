@@ -133,7 +133,11 @@ internal sealed class NftFirewall : IDisposable
     /// name alone) in one atomic batch. Anything already gone is fine.</summary>
     public void RemoveAttachment(string network, IReadOnlyList<IPAddress> addresses, string? hostIfName)
     {
-        string op = $"removing firewall state of {(hostIfName is null ? Join(addresses) : $"port \"{hostIfName}\"")} on network \"{network}\"";
+        string op = hostIfName is null
+            ? $"removing masquerade for {Join(addresses)} on network \"{network}\""
+            : addresses.Count == 0
+                ? $"removing MAC spoof check on port \"{hostIfName}\""
+                : $"removing firewall state of port \"{hostIfName}\" ({Join(addresses)}) on network \"{network}\"";
         var items = new List<SetElement>();
         foreach (IPAddress a in addresses.Distinct())
             items.Add(new SetElement(Nft.NFPROTO_INET, AddrSetName(network, IsV6(a)), new NftElement(a.GetAddressBytes())));
@@ -265,14 +269,8 @@ internal sealed class NftFirewall : IDisposable
     };
 
     /// <summary>Removes the addresses from the network's set. Missing elements, sets or table are fine.</summary>
-    public void RemoveMasquerade(string network, IReadOnlyList<IPAddress> addresses)
-    {
-        string op = $"removing masquerade for {Join(addresses)} on network \"{network}\"";
-        var items = addresses.Distinct()
-            .Select(a => (Set: AddrSetName(network, IsV6(a)), Element: new NftElement(a.GetAddressBytes())))
-            .ToList();
-        DeleteTolerant(Nft.NFPROTO_INET, items, op);
-    }
+    public void RemoveMasquerade(string network, IReadOnlyList<IPAddress> addresses) =>
+        RemoveAttachment(network, addresses, hostIfName: null);
 
     /// <summary>Removes every address of the network's sets that is not in <paramref name="keep"/>.</summary>
     public void GcMasquerade(string network, IReadOnlySet<IPAddress> keep)
@@ -454,15 +452,7 @@ internal sealed class NftFirewall : IDisposable
     }
 
     /// <summary>Removes the port's entries knowing only its name. Missing is not an error.</summary>
-    public void RemoveMacSpoofCheck(string hostIfName)
-    {
-        string op = $"removing MAC spoof check on port \"{hostIfName}\"";
-        byte[] name = IfName(hostIfName);
-        var items = new List<(string Set, NftElement Element)> { (PortsMap, new NftElement(name)) };
-        byte[]? mac = GetMapData(Nft.NFPROTO_BRIDGE, PortsMap, name, op);
-        if (mac != null && mac.Length >= 6) items.Add((AllowedSet, new NftElement(PortMacKey(name, mac))));
-        DeleteTolerant(Nft.NFPROTO_BRIDGE, items, op);
-    }
+    public void RemoveMacSpoofCheck(string hostIfName) => RemoveAttachment("", [], hostIfName);
 
     /// <summary>Removes the entries of every port named like ours ("veth" + 8 hex digits) that is not in
     /// <paramref name="keepHostIfNames"/>.</summary>

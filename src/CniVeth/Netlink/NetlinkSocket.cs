@@ -68,12 +68,13 @@ internal sealed class NetlinkSocket : IDisposable
         uint first = Send(batch, out int count);
         var acks = new NetlinkAck[count];
         var pending = new bool[count];
-        int waiting = 0;
+        var asked = new List<int>(count); // messages that requested an ack, in order
         for (int i = 0; i < count; i++)
         {
             ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(batch.Span[(batch.MessageOffsets[i] + 6)..]);
-            if ((flags & Nl.F_ACK) != 0) { pending[i] = true; waiting++; }
+            if ((flags & Nl.F_ACK) != 0) { pending[i] = true; asked.Add(i); }
         }
+        int waiting = asked.Count;
         while (waiting > 0)
         {
             int n = Receive();
@@ -96,13 +97,7 @@ internal sealed class NetlinkSocket : IDisposable
             }
         }
         // Keep acks aligned with the messages that requested them.
-        var result = new List<NetlinkAck>(count);
-        for (int i = 0; i < count; i++)
-        {
-            ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(batch.Span[(batch.MessageOffsets[i] + 6)..]);
-            if ((flags & Nl.F_ACK) != 0) result.Add(acks[i]);
-        }
-        return result.ToArray();
+        return asked.ConvertAll(i => acks[i]).ToArray();
     }
 
     /// <summary>One request with NLM_F_ACK; throws NetlinkException naming <paramref name="operation"/>.</summary>
