@@ -8,35 +8,85 @@ namespace CniVeth.Cni;
 /// </summary>
 internal static partial class NetConfReader
 {
+    /// <summary>
+    /// The generated context's settings plus our encoder: System.Text.Json escapes every property name
+    /// while building metadata, and without an encoder it builds the default JavaScriptEncoder's
+    /// allow-list (~2% of an ADD) for names that are plain ASCII.
+    /// </summary>
+    private static readonly CniJsonContext Context = new(new JsonSerializerOptions
+    {
+        PropertyNameCaseInsensitive = true,
+        ReadCommentHandling = JsonCommentHandling.Disallow,
+        AllowTrailingCommas = false,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict,
+        Encoder = MinimalJsonEncoder.Instance,
+    });
+
+    /// <summary>
+    /// Metadata set-up looks up JsonPolymorphicAttribute / JsonDerivedTypeAttribute on every type, and the
+    /// lookup returns arrays of them. Naming the array types here makes the compiler emit them; otherwise
+    /// the runtime's type loader builds both array types from metadata in every process.
+    /// </summary>
+    internal static readonly Attribute[][] PrebuiltAttributeArrays =
+        [Array.Empty<System.Text.Json.Serialization.JsonPolymorphicAttribute>(),
+         Array.Empty<System.Text.Json.Serialization.JsonDerivedTypeAttribute>()];
+
     public static NetConf Parse(byte[] json)
     {
         NetConf? conf;
         try
         {
-            conf = JsonSerializer.Deserialize(json, CniJsonContext.Default.NetConf);
+            conf = JsonSerializer.Deserialize(json, Context.NetConf);
         }
         catch (JsonException e)
         {
             throw FromJsonException(e);
         }
-        return conf ?? throw new CniException(ErrorCode.DecodeFailure,
-            "error decoding network config: stdin must be a JSON object, got null");
+        if (conf is null)
+            throw new CniException(ErrorCode.DecodeFailure, "error decoding network config: stdin must be a JSON object, got null");
+        conf.CniVersions = Section(conf.CniVersionsSection, static () => Context.ListString, "cniVersions");
+        conf.VlanTrunk = Section(conf.VlanTrunkSection, static () => Context.ListVlanTrunk, "vlanTrunk");
+        conf.Dns = Section(conf.DnsSection, static () => Context.Dns, "dns");
+        conf.RuntimeConfig = Section(conf.RuntimeConfigSection, static () => Context.RuntimeConfig, "runtimeConfig");
+        conf.Args = Section(conf.ArgsSection, static () => Context.ConfArgs, "args");
+        conf.ValidAttachments = Section(conf.ValidAttachmentsSection, static () => Context.ListAttachment, "cni.dev/valid-attachments");
+        conf.LegacyAttachments = Section(conf.LegacyAttachmentsSection, static () => Context.ListAttachment, "cni.dev/attachments");
+        return conf;
+    }
+
+    /// <summary>Binds one raw section (see NetConf) with its generated metadata; errors name the field
+    /// from the top of the config, as they would had the section been bound with the rest.</summary>
+    private static T? Section<T>(JsonElement? raw, Func<System.Text.Json.Serialization.Metadata.JsonTypeInfo<T>> info, string key)
+        where T : class
+    {
+        if (raw is not { ValueKind: not JsonValueKind.Null } section) return null;
+        try
+        {
+            return section.Deserialize(info()); // metadata built only now, when the key is present
+        }
+        catch (JsonException e)
+        {
+            throw FromJsonException(e, key);
+        }
     }
 
     /// <summary>
     /// Wrong-type values ("The JSON value could not be converted to System.Boolean. Path: $.isGateway")
     /// become `field "isGateway": expected a boolean`; syntax errors keep the reader's position text.
     /// </summary>
-    public static CniException FromJsonException(JsonException e)
+    public static CniException FromJsonException(JsonException e, string? section = null)
     {
         if (ConvertedType(e.Message) is string clrType)
         {
             string field = FieldName(e.Path);
+            if (section is not null)
+                field = field.Length == 0 ? section : field[0] == '[' ? section + field : section + "." + field;
             string expected = Describe(clrType);
             return field.Length == 0
                 ? new CniException(ErrorCode.DecodeFailure, $"error decoding network config: stdin must be {expected}")
                 : new CniException(ErrorCode.DecodeFailure, $"error decoding network config: field \"{field}\": expected {expected}",
-                    $"at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}");
+                    // Positions inside a section count from the section, not from stdin: leave them out.
+                    section is null ? $"at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}" : "");
         }
         string message = e.Message;
         int pathAt = message.IndexOf(" Path: ", StringComparison.Ordinal);

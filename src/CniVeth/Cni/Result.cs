@@ -6,7 +6,9 @@ namespace CniVeth.Cni;
 internal readonly record struct CidrAddress(IPAddress Address, int PrefixLength)
 {
     public bool IsIPv4 => Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork;
-    public override string ToString() => $"{Address}/{PrefixLength}";
+    // Concatenation, not interpolation: an interpolated int goes through ArrayPool, whose first use
+    // calibrates a per-CPU cache (~100 µs) in a process that lives a few milliseconds.
+    public override string ToString() => Address + "/" + PrefixLength.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Strict parse of "addr/prefix" (see AddressText).</summary>
     public static bool TryParse(string? text, out CidrAddress cidr) => AddressText.TryParseCidr(text, out cidr);

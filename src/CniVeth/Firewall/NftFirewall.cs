@@ -112,9 +112,12 @@ internal sealed class NftFirewall : IDisposable
         for (int f = 0; f < 2 && addresses.Count > 0; f++)
         {
             bool v6 = f == 1;
-            var mine = addresses.Where(a => IsV6(a) == v6).Select(a => new NftElement(a.GetAddressBytes())).ToList();
+            var mine = new List<NftElement>();
+            foreach (IPAddress a in addresses) if (IsV6(a) == v6) mine.Add(new NftElement(a.GetAddressBytes()));
             if (mine.Count > 0) batch.AddElements(Nft.NFPROTO_INET, TableName, AddrSetName(network, v6), mine);
-            foreach (CidrAddress n in NormalizeSubnets(subnets.Where(s => IsV6(s.Address) == v6)))
+            var family = new List<CidrAddress>();
+            foreach (CidrAddress s in subnets) if (IsV6(s.Address) == v6) family.Add(s);
+            foreach (CidrAddress n in NormalizeSubnets(family))
                 batch.AddElements(Nft.NFPROTO_INET, TableName, SubnetSetName(network, v6), IntervalElements(n));
         }
         if (hostIfName is not null && mac is not null)
@@ -335,7 +338,13 @@ internal sealed class NftFirewall : IDisposable
     /// overlapping intervals).</summary>
     internal static List<CidrAddress> NormalizeSubnets(IEnumerable<CidrAddress> subnets)
     {
-        var norm = subnets.Select(s => new CidrAddress(Mask(s.Address, s.PrefixLength), s.PrefixLength)).Distinct().ToList();
+        // Loops where LINQ would chain over a struct (a generic virtual call resolved at run time).
+        var norm = new List<CidrAddress>();
+        foreach (CidrAddress s in subnets)
+        {
+            var masked = new CidrAddress(Mask(s.Address, s.PrefixLength), s.PrefixLength);
+            if (!norm.Contains(masked)) norm.Add(masked);
+        }
         return norm.Where(s => !norm.Any(o => o != s && o.PrefixLength <= s.PrefixLength && IsV6(o.Address) == IsV6(s.Address)
                                                && Mask(s.Address, o.PrefixLength).Equals(o.Address))).ToList();
     }

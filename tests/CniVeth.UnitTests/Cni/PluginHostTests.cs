@@ -239,6 +239,11 @@ public class PluginHostTests
     [InlineData("\"vlanTrunk\":{}", "field \"vlanTrunk\": expected an array")]
     [InlineData("\"runtimeConfig\":{\"ips\":\"10.0.0.1\"}", "field \"runtimeConfig.ips\": expected an array")]
     [InlineData("\"cni.dev/valid-attachments\":[{\"ifname\":3}]", "field \"cni.dev/valid-attachments[0].ifname\": expected a string")]
+    [InlineData("\"cni.dev/attachments\":{}", "field \"cni.dev/attachments\": expected an array")]
+    [InlineData("\"dns\":{\"nameservers\":[\"10.0.0.1\",2]}", "field \"dns.nameservers[1]\": expected a string")]
+    [InlineData("\"args\":{\"cni\":{\"mac\":true}}", "field \"args.cni.mac\": expected a string")]
+    [InlineData("\"cniVersions\":\"1.0.0\"", "field \"cniVersions\": expected an array")]
+    [InlineData("\"vlanTrunk\":[{\"minID\":\"1\"}]", "field \"vlanTrunk[0].minID\": expected an integer (32-bit)")]
     public void WrongTypeIsCode6NamingTheField(string field, string message)
     {
         var run = HostHarness.Run("ADD", $$"""{"cniVersion":"1.1.0","name":"n",{{field}}}""");

@@ -33,7 +33,7 @@ internal sealed class IpamFixture : IDisposable
     public static CniRequest Request(string json, string containerId = "c1", string ifName = "eth0",
         string? cniArgsIp = null, Result? prevResult = null)
     {
-        var conf = JsonSerializer.Deserialize(json, CniJsonContext.Default.NetConf)!;
+        var conf = NetConfReader.Parse(System.Text.Encoding.UTF8.GetBytes(json));
         return new CniRequest
         {
             Env = new CniEnvironment { Command = "ADD", ContainerId = containerId, IfName = ifName, Path = "/usr/lib/cni" },

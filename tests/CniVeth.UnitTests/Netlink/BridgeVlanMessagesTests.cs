@@ -12,8 +12,7 @@ namespace CniVeth.UnitTests.Netlink;
 public class BridgeVlanMessagesTests
 {
     private static NetConf Conf(string fields) =>
-        JsonSerializer.Deserialize("{\"name\":\"n\",\"type\":\"cniveth\"" + (fields.Length > 0 ? "," + fields : "") + "}",
-            CniJsonContext.Default.NetConf)!;
+        NetConfReader.Parse(System.Text.Encoding.UTF8.GetBytes("{\"name\":\"n\",\"type\":\"cniveth\"" + (fields.Length > 0 ? "," + fields : "") + "}"));
 
     private const string SetLinkHeader = "1300" + "0500" + "00000000" + "00000000"; // RTM_SETLINK, REQUEST|ACK
     private const string DelLinkHeader = "1100" + "0500" + "00000000" + "00000000"; // RTM_DELLINK, REQUEST|ACK
