@@ -150,3 +150,30 @@ masq_elements() {
   [ "$add" -eq 1 ] || fail "ADD sent $add nf_tables batches"
   [ "$del" -eq 1 ] || fail "DEL sent $del nf_tables batches"
 }
+
+@test "DEL with firewall state: port down, then the batch, then the veth, then the nf_tables socket closes" {
+  # Closing an nf_tables socket whose batch deleted elements waits for an RCU grace period; so does a
+  # veth deletion. Deleting the veth while the socket is still open overlaps the two waits, and the
+  # port is down before its masquerade and spoof-check state goes (no unchecked traffic in between).
+  local conf; conf=$(bridge_conf 1.1.0 '"ipMasq":true,"macspoofchk":true')
+  new_container C1
+  run_plugin ADD c1 "$C1" eth0 "$conf"; assert_status 0
+  PLUGIN_WRAPPER="/usr/bin/strace -f -e trace=sendto,close -o $TEST_TMP/del.trace" run_plugin DEL c1 "$C1" eth0 "$conf"
+  assert_status 0
+  local down batch dellink nftclose
+  down=$(grep -n 'RTM_NEWLINK' "$TEST_TMP/del.trace" | grep 'ifi_change=0x1' | head -1 | cut -d: -f1)
+  batch=$(grep -n 'NFNL_MSG_BATCH_BEGIN' "$TEST_TMP/del.trace" | head -1 | cut -d: -f1)
+  dellink=$(grep -n 'RTM_DELLINK' "$TEST_TMP/del.trace" | head -1 | cut -d: -f1)
+  nftclose=$(grep -n 'close([0-9]*<NETLINK:\[NETFILTER' "$TEST_TMP/del.trace" | head -1 | cut -d: -f1)
+  if [ -z "$nftclose" ]; then # strace without -yy names no socket: the close of the fd the batch went to
+    local fd; fd=$(sed -n "${batch}p" "$TEST_TMP/del.trace" | sed -E 's/.*sendto\(([0-9]+).*/\1/')
+    nftclose=$(awk -v n="$batch" -v fd="$fd" 'NR > n && $0 ~ "close\\(" fd "\\)" {print NR; exit}' "$TEST_TMP/del.trace")
+  fi
+  [ -n "$down" ] && [ -n "$batch" ] && [ -n "$dellink" ] && [ -n "$nftclose" ] \
+    || fail "missing a step: down=$down batch=$batch dellink=$dellink close=$nftclose\n$(cat "$TEST_TMP/del.trace")"
+  [ "$down" -lt "$batch" ] || fail "firewall state removed before the port went down"
+  [ "$batch" -lt "$dellink" ] || fail "veth deleted before the firewall batch"
+  [ "$dellink" -lt "$nftclose" ] || fail "nf_tables socket closed before the veth deletion"
+  run in_host ip -j link show type veth; assert_status 0
+  assert_json "$output" '[.[] | select(.ifname | startswith("veth"))] | length' 0
+}

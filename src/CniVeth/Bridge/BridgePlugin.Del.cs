@@ -24,11 +24,30 @@ internal sealed partial class BridgePlugin
         string hostName = HostVeth.NameFor(network, containerId, ifName);
         var errors = new TeardownErrors();
 
+        // With firewall state the veth goes last: closing the nf_tables socket after removing elements
+        // waits for the kernel to free them (an RCU grace period, ~17 ms), and the veth deletion waits for
+        // grace periods too; in this order the two waits overlap instead of adding up. The port is set
+        // down first, so no traffic passes unmasqueraded or unchecked in between.
+        bool firewallLast = FirewallSetup.IsUsed(conf);
+        RouteClient? host = null;
+        LinkInfo? hostVeth = null;
         try
         {
-            using RouteClient host = RouteClient.Open();
-            if (!DeleteHostVeth(host, network, hostName) && req.Env.NetNs != "")
-                DeleteContainerInterface(req.Env.NetNs, ifName);
+            host = RouteClient.Open();
+            hostVeth = FindHostVeth(host, network, hostName);
+            if (hostVeth is null)
+            {
+                if (req.Env.NetNs != "") DeleteContainerInterface(req.Env.NetNs, ifName);
+            }
+            else if (firewallLast)
+            {
+                host.Do(b => Messages.SetLink(b, hostVeth.Index, up: false), $"setting veth \"{hostName}\" down", Errno.ENODEV);
+            }
+            else
+            {
+                DeleteHostVeth(host, hostVeth);
+                hostVeth = null;
+            }
         }
         catch (Exception e) { errors.Add(e); }
 
@@ -39,20 +58,26 @@ internal sealed partial class BridgePlugin
             try { addresses.AddRange(IpamFactory.Create(conf).Del(req)); }
             catch (Exception e) { errors.Add(e); }
         }
-        FirewallSetup.Remove(conf, network, addresses.Distinct().ToList(), hostName, errors);
+        FirewallSetup.Remove(conf, network, addresses.Distinct().ToList(), hostName, errors, whileOpen: () =>
+        {
+            if (hostVeth is null) return;
+            try { DeleteHostVeth(host!, hostVeth); }
+            catch (Exception e) { errors.Add(e); }
+        });
+        host?.Dispose();
 
         errors.ThrowIfAny("DEL could not clean up everything", "every other step completed; DEL can be retried safely");
     }
 
-    /// <summary>Deletes the host end by derived name when it is ours (the container end goes with it).
-    /// Returns false when there was none.</summary>
-    private static bool DeleteHostVeth(RouteClient host, string network, string hostName)
+    /// <summary>The host end by derived name when it is ours (deleting it takes the container end too).</summary>
+    private static LinkInfo? FindHostVeth(RouteClient host, string network, string hostName)
     {
         LinkInfo? link = host.GetLink(hostName);
-        if (link is null || !IsLeftoverOf(link, network, hostName)) return false;
-        host.Do(b => Messages.DelLink(b, link.Index), $"deleting veth \"{hostName}\"", Errno.ENODEV);
-        return true;
+        return link is not null && IsLeftoverOf(link, network, hostName) ? link : null;
     }
+
+    private static void DeleteHostVeth(RouteClient host, LinkInfo link) =>
+        host.Do(b => Messages.DelLink(b, link.Index), $"deleting veth \"{link.Name}\"", Errno.ENODEV);
 
     /// <summary>Attachments made by the reference plugin (random host names) are removed from inside the container.</summary>
     private static void DeleteContainerInterface(string netnsPath, string ifName)

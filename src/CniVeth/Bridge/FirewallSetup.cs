@@ -24,18 +24,33 @@ internal static class FirewallSetup
     }
 
     /// <summary>Best effort, one atomic batch: failures are appended to <paramref name="errors"/>.</summary>
-    public static void Remove(NetConf conf, string network, IReadOnlyList<IPAddress> addresses, string hostIfName, TeardownErrors errors)
+    /// <remarks><paramref name="whileOpen"/> runs after the batch and before the nf_tables socket is closed
+    /// (always, even when there is nothing to remove or removing failed): closing a socket whose batch
+    /// deleted elements waits for the kernel to free them, so slow kernel work placed here overlaps that wait.</remarks>
+    public static void Remove(NetConf conf, string network, IReadOnlyList<IPAddress> addresses, string hostIfName,
+        TeardownErrors errors, Action? whileOpen = null)
     {
         IReadOnlyList<IPAddress> masq = conf.IpMasq ? addresses : [];
         string? port = conf.MacSpoofChk ? hostIfName : null;
-        if (masq.Count == 0 && port is null) return;
+        NftFirewall? fw = null;
         try
         {
-            using NftFirewall fw = NftFirewall.Open();
-            fw.RemoveAttachment(network, masq, port);
+            if (masq.Count > 0 || port is not null)
+            {
+                fw = NftFirewall.Open();
+                fw.RemoveAttachment(network, masq, port);
+            }
         }
         catch (Exception e) { errors.Add(e); }
+        finally
+        {
+            whileOpen?.Invoke();
+            fw?.Dispose();
+        }
     }
+
+    /// <summary>Whether this network keeps per-attachment firewall state.</summary>
+    public static bool IsUsed(NetConf conf) => conf.IpMasq || conf.MacSpoofChk;
 
     /// <summary>CHECK: the attachment's masquerade elements and spoof-check entry are in place.</summary>
     public static void Check(NetConf conf, string network, IReadOnlyList<IPAddress> addresses, string hostIfName, string mac)
