@@ -10,7 +10,7 @@ namespace CniVeth.Cni;
 internal sealed class NetConf
 {
     [JsonPropertyName("cniVersion")] public string? CniVersion { get; set; }
-    [JsonPropertyName("cniVersions")] public JsonElement? CniVersionsSection { get; set; }
+    [JsonPropertyName("cniVersions")] public RawJson? CniVersionsSection { get; set; }
     [JsonPropertyName("name")] public string? Name { get; set; }
     [JsonPropertyName("type")] public string? Type { get; set; }
 
@@ -25,7 +25,7 @@ internal sealed class NetConf
     [JsonPropertyName("hairpinMode")] public bool HairpinMode { get; set; }
     [JsonPropertyName("promiscMode")] public bool PromiscMode { get; set; }
     [JsonPropertyName("vlan")] public int Vlan { get; set; }
-    [JsonPropertyName("vlanTrunk")] public JsonElement? VlanTrunkSection { get; set; }
+    [JsonPropertyName("vlanTrunk")] public RawJson? VlanTrunkSection { get; set; }
     [JsonPropertyName("preserveDefaultVlan")] public bool PreserveDefaultVlan { get; set; }
     [JsonPropertyName("enabledad")] public bool EnableDad { get; set; }
     [JsonPropertyName("macspoofchk")] public bool MacSpoofChk { get; set; }
@@ -33,16 +33,16 @@ internal sealed class NetConf
     [JsonPropertyName("portIsolation")] public bool PortIsolation { get; set; }
 
     [JsonPropertyName("ipam")] public IpamConf? Ipam { get; set; }
-    [JsonPropertyName("dns")] public JsonElement? DnsSection { get; set; }
+    [JsonPropertyName("dns")] public RawJson? DnsSection { get; set; }
 
-    [JsonPropertyName("runtimeConfig")] public JsonElement? RuntimeConfigSection { get; set; }
-    [JsonPropertyName("args")] public JsonElement? ArgsSection { get; set; }
+    [JsonPropertyName("runtimeConfig")] public RawJson? RuntimeConfigSection { get; set; }
+    [JsonPropertyName("args")] public RawJson? ArgsSection { get; set; }
     /// <summary>Kept raw: its shape depends on its own cniVersion (parsed by ResultParser).</summary>
-    [JsonPropertyName("prevResult")] public JsonElement? PrevResult { get; set; }
+    [JsonPropertyName("prevResult")] public RawJson? PrevResult { get; set; }
 
     // GC (spec 1.1). libcni sends both spellings.
-    [JsonPropertyName("cni.dev/valid-attachments")] public JsonElement? ValidAttachmentsSection { get; set; }
-    [JsonPropertyName("cni.dev/attachments")] public JsonElement? LegacyAttachmentsSection { get; set; }
+    [JsonPropertyName("cni.dev/valid-attachments")] public RawJson? ValidAttachmentsSection { get; set; }
+    [JsonPropertyName("cni.dev/attachments")] public RawJson? LegacyAttachmentsSection { get; set; }
 
     // The keys above that end in "Section" are bound by NetConfReader, and only when present. System.Text.Json
     // builds metadata for the type of every property of a class on first use, ~30 µs per type in a NativeAOT

@@ -44,25 +44,27 @@ internal static partial class NetConfReader
         }
         if (conf is null)
             throw new CniException(ErrorCode.DecodeFailure, "error decoding network config: stdin must be a JSON object, got null");
-        conf.CniVersions = Section(conf.CniVersionsSection, static () => Context.ListString, "cniVersions");
-        conf.VlanTrunk = Section(conf.VlanTrunkSection, static () => Context.ListVlanTrunk, "vlanTrunk");
-        conf.Dns = Section(conf.DnsSection, static () => Context.Dns, "dns");
-        conf.RuntimeConfig = Section(conf.RuntimeConfigSection, static () => Context.RuntimeConfig, "runtimeConfig");
-        conf.Args = Section(conf.ArgsSection, static () => Context.ConfArgs, "args");
-        conf.ValidAttachments = Section(conf.ValidAttachmentsSection, static () => Context.ListAttachment, "cni.dev/valid-attachments");
-        conf.LegacyAttachments = Section(conf.LegacyAttachmentsSection, static () => Context.ListAttachment, "cni.dev/attachments");
+        conf.PrevResult?.Within(json);
+        conf.CniVersions = Section(json, conf.CniVersionsSection, static () => Context.ListString, "cniVersions");
+        conf.VlanTrunk = Section(json, conf.VlanTrunkSection, static () => Context.ListVlanTrunk, "vlanTrunk");
+        conf.Dns = Section(json, conf.DnsSection, static () => Context.Dns, "dns");
+        conf.RuntimeConfig = Section(json, conf.RuntimeConfigSection, static () => Context.RuntimeConfig, "runtimeConfig");
+        conf.Args = Section(json, conf.ArgsSection, static () => Context.ConfArgs, "args");
+        conf.ValidAttachments = Section(json, conf.ValidAttachmentsSection, static () => Context.ListAttachment, "cni.dev/valid-attachments");
+        conf.LegacyAttachments = Section(json, conf.LegacyAttachmentsSection, static () => Context.ListAttachment, "cni.dev/attachments");
         return conf;
     }
 
     /// <summary>Binds one raw section (see NetConf) with its generated metadata; errors name the field
     /// from the top of the config, as they would had the section been bound with the rest.</summary>
-    private static T? Section<T>(JsonElement? raw, Func<System.Text.Json.Serialization.Metadata.JsonTypeInfo<T>> info, string key)
+    private static T? Section<T>(byte[] json, RawJson? raw, Func<System.Text.Json.Serialization.Metadata.JsonTypeInfo<T>> info, string key)
         where T : class
     {
-        if (raw is not { ValueKind: not JsonValueKind.Null } section) return null;
+        if (raw is null) return null;
         try
         {
-            return section.Deserialize(info()); // metadata built only now, when the key is present
+            // Metadata built only now, when the key is present; positions in errors count from the section.
+            return JsonSerializer.Deserialize(json.AsSpan(raw.Start, raw.Length), info());
         }
         catch (JsonException e)
         {

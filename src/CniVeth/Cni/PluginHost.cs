@@ -133,7 +133,7 @@ internal static class PluginHost
     /// <summary>DEL must succeed even with a damaged cache, so there an unreadable prevResult is dropped.</summary>
     private static Result? ParsePrevResult(NetConf conf, string version, bool lenient)
     {
-        if (conf.PrevResult is not { ValueKind: not JsonValueKind.Null } prev) return null;
+        if (conf.PrevResult is not { } prev) return null;
         try
         {
             return ResultParser.Parse(prev, version);

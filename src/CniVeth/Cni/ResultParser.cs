@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 using System.Text.Json;
 
 namespace CniVeth.Cni;
@@ -7,14 +8,21 @@ namespace CniVeth.Cni;
 /// A result of any supported version (prevResult on stdin) -> the internal Result. The shape is chosen
 /// by the result's own cniVersion, falling back to the request's: 0.1.0/0.2.0 use ip4/ip6, later ones ips[].
 /// Wrong JSON types are code 6, well-typed but invalid values code 7; messages name the field path
-/// (e.g. prevResult.ips[0].address).
+/// (e.g. prevResult.ips[0].address). Null and absent are the same, like Go's omitempty; of repeated keys
+/// the last one counts, as in Go.
 /// </summary>
+/// <remarks>Reads with Utf8JsonReader over the stdin bytes: a JsonDocument would cost a copy and ArrayPool
+/// traffic that makes the pool calibrate its per-CPU cache (~150 µs of a CHECK). Each object's members
+/// are indexed first, so fields are checked in a fixed order whatever their order in the text.</remarks>
 internal static class ResultParser
 {
-    public static Result Parse(JsonElement json, string requestVersion, string path = "prevResult")
+    public static Result Parse(RawJson json, string requestVersion, string path = "prevResult") =>
+        Parse(new Value(json.Bytes, json.Kind), requestVersion, path);
+
+    private static Result Parse(Value json, string requestVersion, string path)
     {
-        RequireKind(json, JsonValueKind.Object, path, "an object");
-        string version = OptionalString(json, "cniVersion", path) ?? requestVersion;
+        Members root = ObjectAt(json, path);
+        string version = OptionalString(root, "cniVersion", path) ?? requestVersion;
         if (!CniVersions.IsSupported(version))
             throw CniException.Config($"{path}.cniVersion: unsupported version \"{version}\"",
                 $"supported versions are {CniVersions.QuotedList}");
@@ -22,20 +30,20 @@ internal static class ResultParser
         var result = new Result();
         if (CniVersions.IsLegacy(version))
         {
-            ParseLegacyIp(json, "ip4", path, result);
-            ParseLegacyIp(json, "ip6", path, result);
+            ParseLegacyIp(root, "ip4", path, result);
+            ParseLegacyIp(root, "ip6", path, result);
         }
         else
         {
-            ForEach(json, "interfaces", path, (item, p) => result.Interfaces.Add(ParseInterface(item, p)));
-            ForEach(json, "ips", path, (item, p) => result.Ips.Add(ParseIp(item, p)));
-            ForEach(json, "routes", path, (item, p) => result.Routes.Add(ParseRoute(item, p)));
+            ForEach(root, "interfaces", path, (item, p) => result.Interfaces.Add(ParseInterface(item, p)));
+            ForEach(root, "ips", path, (item, p) => result.Ips.Add(ParseIp(item, p)));
+            ForEach(root, "routes", path, (item, p) => result.Routes.Add(ParseRoute(item, p)));
         }
-        result.Dns = ParseDns(json, path);
+        result.Dns = ParseDns(root, path);
         return result;
     }
 
-    private static ResultInterface ParseInterface(JsonElement item, string path) => new()
+    private static ResultInterface ParseInterface(Members item, string path) => new()
     {
         Name = OptionalString(item, "name", path) ?? "",
         Mac = OptionalString(item, "mac", path),
@@ -45,7 +53,7 @@ internal static class ResultParser
         PciId = OptionalString(item, "pciID", path),
     };
 
-    private static ResultIp ParseIp(JsonElement item, string path)
+    private static ResultIp ParseIp(Members item, string path)
     {
         int? index = OptionalInt(item, "interface", path);
         if (index < 0)
@@ -58,7 +66,7 @@ internal static class ResultParser
         };
     }
 
-    private static ResultRoute ParseRoute(JsonElement item, string path) => new()
+    private static ResultRoute ParseRoute(Members item, string path) => new()
     {
         Dst = RequiredCidr(item, "dst", path),
         Gw = OptionalIp(item, "gw", path),
@@ -70,20 +78,20 @@ internal static class ResultParser
     };
 
     /// <summary>0.1.0/0.2.0 {ip, gateway, routes} -> one address plus its routes.</summary>
-    private static void ParseLegacyIp(JsonElement json, string name, string path, Result result)
+    private static void ParseLegacyIp(Members json, string name, string path, Result result)
     {
-        if (!TryGet(json, name, out var ipConfig)) return;
-        string p = $"{path}.{name}";
-        RequireKind(ipConfig, JsonValueKind.Object, p, "an object");
-        result.Ips.Add(new ResultIp { Address = RequiredCidr(ipConfig, "ip", p), Gateway = OptionalIp(ipConfig, "gateway", p) });
-        ForEach(ipConfig, "routes", p, (item, rp) => result.Routes.Add(ParseRoute(item, rp)));
+        if (!json.TryGet(name, out var ipConfig)) return;
+        string p = path + "." + name;
+        Members ip = ObjectAt(ipConfig, p);
+        result.Ips.Add(new ResultIp { Address = RequiredCidr(ip, "ip", p), Gateway = OptionalIp(ip, "gateway", p) });
+        ForEach(ip, "routes", p, (item, rp) => result.Routes.Add(ParseRoute(item, rp)));
     }
 
-    private static Dns? ParseDns(JsonElement json, string path)
+    private static Dns? ParseDns(Members json, string path)
     {
-        if (!TryGet(json, "dns", out var dns)) return null;
-        string p = $"{path}.dns";
-        RequireKind(dns, JsonValueKind.Object, p, "an object");
+        if (!json.TryGet("dns", out var dnsValue)) return null;
+        string p = path + ".dns";
+        Members dns = ObjectAt(dnsValue, p);
         var parsed = new Dns
         {
             Nameservers = OptionalStrings(dns, "nameservers", p),
@@ -94,64 +102,44 @@ internal static class ResultParser
         return parsed.IsEmpty ? null : parsed;
     }
 
-    // ---- typed accessors: null and absent are the same, like Go's omitempty ----
+    // ---- typed accessors ----
 
-    private static bool TryGet(JsonElement obj, string name, out JsonElement value) =>
-        obj.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null;
-
-    private static void ForEach(JsonElement obj, string name, string path, Action<JsonElement, string> parse)
+    private static void ForEach(Members obj, string name, string path, Action<Members, string> parse)
     {
-        if (!TryGet(obj, name, out var array)) return;
-        RequireKind(array, JsonValueKind.Array, $"{path}.{name}", "an array");
+        if (!obj.TryGet(name, out var array)) return;
+        string p = path + "." + name;
         int i = 0;
-        foreach (var item in array.EnumerateArray())
+        foreach (Value item in Elements(array, p, "an array"))
         {
-            string p = $"{path}.{name}[{i++}]";
-            RequireKind(item, JsonValueKind.Object, p, "an object");
-            parse(item, p);
+            string ip = p + "[" + Index(i++) + "]";
+            parse(ObjectAt(item, ip), ip);
         }
     }
 
-    private static string? OptionalString(JsonElement obj, string name, string path)
-    {
-        if (!TryGet(obj, name, out var v)) return null;
-        RequireKind(v, JsonValueKind.String, $"{path}.{name}", "a string");
-        return Text(v, $"{path}.{name}");
-    }
+    private static string? OptionalString(Members obj, string name, string path) =>
+        obj.TryGet(name, out var v) ? Text(v, path + "." + name) : null;
 
-    /// <summary>prevResult is kept as raw JSON, whose strings are only UTF-8-checked when read.</summary>
-    private static string Text(JsonElement v, string path)
+    private static List<string>? OptionalStrings(Members obj, string name, string path)
     {
-        try { return v.GetString()!; }
-        catch (InvalidOperationException)
-        {
-            throw new CniException(ErrorCode.DecodeFailure, $"{path}: the string is not valid UTF-8");
-        }
-    }
-
-    private static List<string>? OptionalStrings(JsonElement obj, string name, string path)
-    {
-        if (!TryGet(obj, name, out var v)) return null;
-        RequireKind(v, JsonValueKind.Array, $"{path}.{name}", "an array of strings");
+        if (!obj.TryGet(name, out var v)) return null;
+        string p = path + "." + name;
         var list = new List<string>();
         int i = 0;
-        foreach (var item in v.EnumerateArray())
-        {
-            RequireKind(item, JsonValueKind.String, $"{path}.{name}[{i}]", "a string");
-            list.Add(Text(item, $"{path}.{name}[{i++}]"));
-        }
+        foreach (Value item in Elements(v, p, "an array of strings"))
+            list.Add(Text(item, p + "[" + Index(i++) + "]"));
         return list;
     }
 
-    private static int? OptionalInt(JsonElement obj, string name, string path)
+    private static int? OptionalInt(Members obj, string name, string path)
     {
-        if (!TryGet(obj, name, out var v)) return null;
-        if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out int n))
+        if (!obj.TryGet(name, out var v)) return null;
+        var reader = v.Reader();
+        if (v.Kind != JsonTokenType.Number || !reader.TryGetInt32(out int n))
             throw new CniException(ErrorCode.DecodeFailure, $"{path}.{name}: expected an integer, got {Describe(v)}");
         return n;
     }
 
-    private static IPAddress? OptionalIp(JsonElement obj, string name, string path)
+    private static IPAddress? OptionalIp(Members obj, string name, string path)
     {
         string? text = OptionalString(obj, name, path);
         if (text is null) return null;
@@ -160,7 +148,7 @@ internal static class ResultParser
             : throw CniException.Config($"{path}.{name}: invalid IP address \"{text}\"");
     }
 
-    private static CidrAddress RequiredCidr(JsonElement obj, string name, string path)
+    private static CidrAddress RequiredCidr(Members obj, string name, string path)
     {
         string? text = OptionalString(obj, name, path)
             ?? throw CniException.Config($"{path}.{name}: missing (an address/prefix such as 10.88.0.5/24 is required)");
@@ -169,19 +157,90 @@ internal static class ResultParser
             : throw CniException.Config($"{path}.{name}: invalid CIDR \"{text}\"");
     }
 
-    private static void RequireKind(JsonElement v, JsonValueKind kind, string path, string expected)
+    /// <summary>The text is kept raw until here, so its UTF-8 is only checked when read.</summary>
+    private static string Text(Value v, string path)
     {
-        if (v.ValueKind != kind)
+        Require(v, JsonTokenType.String, path, "a string");
+        var reader = v.Reader();
+        try { return reader.GetString()!; }
+        catch (InvalidOperationException)
+        {
+            throw new CniException(ErrorCode.DecodeFailure, $"{path}: the string is not valid UTF-8");
+        }
+    }
+
+    private static Members ObjectAt(Value v, string path)
+    {
+        Require(v, JsonTokenType.StartObject, path, "an object");
+        var members = new Members();
+        var reader = v.Reader();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            string name;
+            try { name = reader.GetString()!; }
+            catch (InvalidOperationException) { throw new CniException(ErrorCode.DecodeFailure, $"{path}: a key is not valid UTF-8"); }
+            reader.Read();
+            members.Set(name, Current(ref reader, v));
+        }
+        return members;
+    }
+
+    private static List<Value> Elements(Value v, string path, string expected)
+    {
+        Require(v, JsonTokenType.StartArray, path, expected);
+        var items = new List<Value>();
+        var reader = v.Reader();
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            items.Add(Current(ref reader, v));
+        return items;
+    }
+
+    /// <summary>The value the reader is on, as a slice of <paramref name="within"/>; leaves the reader at its end.</summary>
+    private static Value Current(ref Utf8JsonReader reader, Value within)
+    {
+        int start = (int)reader.TokenStartIndex;
+        JsonTokenType kind = reader.TokenType;
+        reader.Skip();
+        return new Value(within.Bytes.Slice(start, (int)reader.BytesConsumed - start), kind);
+    }
+
+    private static void Require(Value v, JsonTokenType kind, string path, string expected)
+    {
+        if (v.Kind != kind)
             throw new CniException(ErrorCode.DecodeFailure, $"{path}: expected {expected}, got {Describe(v)}");
     }
 
-    private static string Describe(JsonElement v) => v.ValueKind switch
+    private static string Describe(Value v) => v.Kind switch
     {
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => $"the number {v.GetRawText()}",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.Object => "an object",
+        JsonTokenType.String => "a string",
+        JsonTokenType.Number => "the number " + Encoding.UTF8.GetString(v.Bytes.Span),
+        JsonTokenType.True or JsonTokenType.False => "a boolean",
+        JsonTokenType.StartArray => "an array",
+        JsonTokenType.StartObject => "an object",
         _ => "null",
     };
+
+    private static string Index(int i) => i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>One JSON value: its bytes (already validated by the reader that found it) and its first token.</summary>
+    private readonly record struct Value(ReadOnlyMemory<byte> Bytes, JsonTokenType Kind)
+    {
+        public Utf8JsonReader Reader()
+        {
+            var reader = new Utf8JsonReader(Bytes.Span);
+            reader.Read();
+            return reader;
+        }
+    }
+
+    /// <summary>An object's members by name; null members count as absent.</summary>
+    private sealed class Members
+    {
+        private readonly Dictionary<string, Value> _byName = new(StringComparer.Ordinal);
+
+        public void Set(string name, Value value) => _byName[name] = value;
+
+        public bool TryGet(string name, out Value value) =>
+            _byName.TryGetValue(name, out value) && value.Kind != JsonTokenType.Null;
+    }
 }

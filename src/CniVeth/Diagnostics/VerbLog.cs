@@ -144,7 +144,7 @@ internal sealed class VerbLog
         var sb = new StringBuilder(96);
         Field(sb, "cniVersion", conf.CniVersion ?? "");
         Field(sb, "netns", env.NetNs, alwaysQuote: true);
-        sb.Append(" prevResult=").Append(conf.PrevResult is { ValueKind: not System.Text.Json.JsonValueKind.Null and not System.Text.Json.JsonValueKind.Undefined } ? "true" : "false");
+        sb.Append(" prevResult=").Append(conf.PrevResult is not null ? "true" : "false");
         Field(sb, "args", ArgNames(env.Args));
         return sb.ToString();
     }

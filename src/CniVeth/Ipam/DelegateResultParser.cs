@@ -9,8 +9,8 @@ internal static class DelegateResultParser
     /// <summary>The delegate's result in any version shape, through the same parser as prevResult.</summary>
     public static Result ParseResult(string json, string plugin, string requestVersion)
     {
-        using var doc = Parse(json, plugin);
-        return ResultParser.Parse(doc.RootElement, requestVersion, $"result of IPAM plugin {plugin}");
+        using (Parse(json, plugin)) { } // the whole text must be JSON; the parser then reads it in place
+        return ResultParser.Parse(RawJson.Of(System.Text.Encoding.UTF8.GetBytes(json)), requestVersion, $"result of IPAM plugin {plugin}");
     }
 
     /// <summary>Throws the delegate's error object (or a description of its garbled output).</summary>

@@ -305,6 +305,22 @@ public class PluginHostTests
     }
 
     [Fact]
+    public void RawValuesAreReadInPlaceWhateverTheLayout()
+    {
+        // prevResult and the deferred sections are read from their offsets in stdin: spaces, newlines,
+        // escapes and multi-byte text before them must not shift anything.
+        var plugin = new FakePlugin();
+        string conf = "{ \"cniVersion\" : \"1.0.0\",\n  \"name\":\"n\", \"x-note\":\"r\u00e9seau été ☃\", \"dns\" :\n {\"nameservers\": [ \"10.0.0.53\" ] } ,"
+            + " \"prevResult\" :\t{ \"ips\" : [ { \"address\" : \"10.0.0.2/24\" } ] , \"cniVersion\":\"1.0.0\" } ,"
+            + " \"runtimeConfig\": {\"ips\": [\"10.0.0.9\"]} }";
+        HostHarness.Run(plugin, HostHarness.Env("ADD"), conf);
+        var r = plugin.Seen!;
+        Assert.Equal("10.0.0.2/24", r.PrevResult!.Ips[0].Address.ToString());
+        Assert.Equal(["10.0.0.53"], r.Conf.Dns!.Nameservers!);
+        Assert.Equal(["10.0.0.9"], r.Conf.RuntimeConfig!.Ips!);
+    }
+
+    [Fact]
     public void AddPrintsResultInRequestedVersion()
     {
         var plugin = new FakePlugin { OnAdd = _ => SampleResults.Full() };

@@ -6,7 +6,7 @@ namespace CniVeth.UnitTests.Cni;
 public class ResultParserTests
 {
     private static Result Parse(string json, string requestVersion = "1.1.0") =>
-        ResultParser.Parse(JsonDocument.Parse(json).RootElement, requestVersion);
+        ResultParser.Parse(RawJson.Of(System.Text.Encoding.UTF8.GetBytes(json)), requestVersion);
 
     private static CniException Fails(string json, string requestVersion = "1.1.0") =>
         Assert.Throws<CniException>(() => Parse(json, requestVersion));
@@ -24,6 +24,28 @@ public class ResultParserTests
         string written = System.Text.Encoding.UTF8.GetString(ResultWriter.ToJson(SampleResults.Full(), version));
         var parsed = Parse(written, requestVersion: "1.1.0"); // the result's own cniVersion decides the shape
         Assert.Equal(written, System.Text.Encoding.UTF8.GetString(ResultWriter.ToJson(parsed, version)));
+    }
+
+    [Fact]
+    public void OwnVersionDecidesTheShapeWhereverItStands()
+    {
+        var r = Parse("""{"ip4":{"ip":"10.1.0.5/16","routes":[{"dst":"0.0.0.0/0"}]}, "cniVersion" : "0.2.0"}""", requestVersion: "1.1.0");
+        Assert.Equal("10.1.0.5/16", Assert.Single(r.Ips).Address.ToString());
+        Assert.Single(r.Routes);
+    }
+
+    [Fact]
+    public void RepeatedKeyLastOneCountsAsInGo()
+    {
+        var r = Parse("""{"cniVersion":"1.0.0","ips":[{"address":"10.0.0.1/8"}],"ips":[{"address":"10.0.0.2/8","address":"10.0.0.3/8"}]}""");
+        Assert.Equal("10.0.0.3/8", Assert.Single(r.Ips).Address.ToString());
+    }
+
+    [Fact]
+    public void EscapedKeysAndStringsAreDecoded()
+    {
+        var r = Parse("""{"cniVersion":"1.0.0","interfaces":[{"n\u0061me":"eth\u0030"}],"ips":[]}""");
+        Assert.Equal("eth0", Assert.Single(r.Interfaces).Name);
     }
 
     [Fact]
