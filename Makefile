@@ -13,7 +13,7 @@ CONF ?= conf/10-cniveth.conflist
 
 OUT := out
 BIN := $(OUT)/cniveth
-SRC := $(shell find src -name '*.cs' -o -name '*.csproj')
+SRC := $(shell find src -name '*.cs' -o -name '*.csproj' -o -name '*.c')
 
 .PHONY: all build deps test unit-test integration-test demo install install-conf bench soak clean
 
