@@ -23,7 +23,7 @@ internal static class PluginHost
         AppDomain.CurrentDomain.UnhandledException += OnUnhandledException;
         using var stdout = StdStreams.Stdout();
         using var stdin = StdStreams.Stdin();
-        int exitCode = Run(plugin, Environment.GetEnvironmentVariable, stdin, stdout, Console.Error);
+        int exitCode = Run(plugin, Environment.GetEnvironmentVariable, stdin, stdout, StdStreams.Stderr());
         Interlocked.Exchange(ref _replied, 1);
         return exitCode;
     }

@@ -13,4 +13,21 @@ internal static class StdStreams
     public static Stream Stdin() => Interop.Libc.IsATty(0) == 1
         ? Stream.Null
         : new FileStream(new SafeFileHandle(0, ownsHandle: false), FileAccess.Read, bufferSize: 0);
+
+    /// <summary>stderr for diagnostics, opened on the first write: most calls never write to it, and
+    /// System.Console's writer probes the terminal and the encoding when it is created (~1% of an ADD).</summary>
+    public static TextWriter Stderr() => new LazyStderr();
+
+    private sealed class LazyStderr : TextWriter
+    {
+        private TextWriter? _inner;
+
+        private TextWriter Inner => _inner ??= Console.Error;
+
+        public override System.Text.Encoding Encoding => Inner.Encoding;
+        public override void Write(char value) => Inner.Write(value);
+        public override void Write(string? value) => Inner.Write(value);
+        public override void WriteLine(string? value) => Inner.WriteLine(value);
+        public override void Flush() => _inner?.Flush();
+    }
 }
