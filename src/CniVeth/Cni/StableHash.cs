@@ -9,10 +9,12 @@ namespace CniVeth.Cni;
 /// </summary>
 internal static class StableHash
 {
-    public static string Hex8(string s)
+    public static string Hex8(string s) => Fnv1a32(s).ToString("x8");
+
+    public static uint Fnv1a32(string s)
     {
         uint h = 2166136261;
         foreach (byte b in Encoding.UTF8.GetBytes(s)) h = (h ^ b) * 16777619;
-        return h.ToString("x8");
+        return h;
     }
 }

@@ -42,9 +42,10 @@ public class HostLocalStoreTests : IDisposable
     [Fact]
     public void IndexFileNamesAreSafeAndUnambiguous()
     {
-        Assert.Equal("o-a%2Bb+c", new ReservationOwner("a+b", "c").IndexFileName);
-        Assert.NotEqual(new ReservationOwner("a+b", "c").IndexFileName, new ReservationOwner("a", "b+c").IndexFileName);
-        Assert.DoesNotContain('/', new ReservationOwner("../x", "y/z").IndexFileName);
+        Assert.Equal("a%2Bb+c", new ReservationOwner("a+b", "c").IndexKey);
+        Assert.NotEqual(new ReservationOwner("a+b", "c").IndexKey, new ReservationOwner("a", "b+c").IndexKey);
+        Assert.DoesNotContain('/', new ReservationOwner("../x", "y/z").IndexKey);
+        Assert.DoesNotContain(' ', new ReservationOwner("a b\n", "c\rd").IndexKey);
     }
 
     [Fact]
@@ -89,6 +90,43 @@ public class HostLocalStoreTests : IDisposable
             Assert.True(s.IndexWasRebuilt);
             Assert.Equal(["10.0.0.5"], s.ReleaseAll(A).Select(a => a.ToString()));
         }
+    }
+
+    [Fact]
+    public void IndexInTheEarlierOneFilePerOwnerLayoutIsRebuiltNotMisread()
+    {
+        using (var s = Open()) s.TryReserve(IPAddress.Parse("10.0.0.5"), A);
+        // What the previous release left: o-<owner> files and a stamp without the layout tag.
+        string meta = Path.Combine(_f.NetDir, ".cniveth"), owners = Path.Combine(meta, "owners");
+        foreach (string f in Directory.GetFiles(owners)) File.Delete(f);
+        File.WriteAllText(Path.Combine(owners, "o-ctr-a+eth0"), "10.0.0.5\n");
+        string stamp = File.ReadAllText(Path.Combine(meta, "stamp")).Trim();
+        File.WriteAllText(Path.Combine(meta, "stamp"), stamp[..stamp.IndexOf(' ')]);
+        using (var s = Open())
+        {
+            Assert.True(s.IndexWasRebuilt);
+            Assert.Equal(["10.0.0.5"], s.ReleaseAll(A).Select(a => a.ToString()));
+        }
+        Assert.Empty(Directory.GetFiles(owners)); // old files gone, empty buckets removed
+    }
+
+    [Fact]
+    public void OwnersSharingABucketKeepTheirOwnAddresses()
+    {
+        // 3,000 owners over 1,024 buckets: many share one. Long ids too (file names could not hold them).
+        var owners = Enumerable.Range(0, 3000).Select(i => new ReservationOwner(new string('c', 200) + i, "eth0")).ToList();
+        using (var s = Open())
+            for (int i = 0; i < owners.Count; i++) Assert.True(s.TryReserve(IPAddress.Parse($"10.0.{i / 250}.{i % 250 + 1}"), owners[i]));
+        using (var s = Open())
+        {
+            Assert.False(s.IndexWasRebuilt);
+            for (int i = 0; i < owners.Count; i += 2)
+                Assert.Equal([$"10.0.{i / 250}.{i % 250 + 1}"], s.ReleaseAll(owners[i]).Select(a => a.ToString()));
+        }
+        using (var s = Open())
+            for (int i = 1; i < owners.Count; i += 2)
+                Assert.Equal([$"10.0.{i / 250}.{i % 250 + 1}"], s.AddressesOf(owners[i]).Select(a => a.ToString()));
+        Assert.True(Directory.GetFiles(Path.Combine(_f.NetDir, ".cniveth", "owners")).Length <= 1024);
     }
 
     [Fact]

@@ -194,8 +194,9 @@ internal sealed class HostLocalStore : IDisposable
         return stamp is not null && stamp.Trim() == StampText(_dir.StatSelf().ModifyTime);
     }
 
+    /// <summary>The directory's mtime, and the index layout it was written in.</summary>
     private static string StampText(Interop.Libc.StatxTimestamp t) =>
-        $"{t.Seconds.ToString(CultureInfo.InvariantCulture)}.{t.Nanoseconds:D9}";
+        $"{t.Seconds.ToString(CultureInfo.InvariantCulture)}.{t.Nanoseconds:D9} {OwnerIndex.Format}";
 
     private void WriteStamp()
     {

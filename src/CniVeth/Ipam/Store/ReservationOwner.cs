@@ -22,9 +22,9 @@ internal readonly record struct ReservationOwner(string ContainerId, string? IfN
         return new ReservationOwner(trimmed[..newline], trimmed[(newline + 2)..]);
     }
 
-    /// <summary>Name of this owner's index file: "o-" + escaped id [+ "+" + escaped ifname].
-    /// Escaping keeps any id or ifname a single safe file name and the pair unambiguous.</summary>
-    public string IndexFileName => IfName is null ? $"o-{Escape(ContainerId)}" : $"o-{Escape(ContainerId)}+{Escape(IfName)}";
+    /// <summary>This owner in the owner index: escaped id [+ "+" + escaped ifname]. Escaping keeps the key
+    /// one token (no spaces, newlines or slashes, whatever the id holds) and the pair unambiguous.</summary>
+    public string IndexKey => IfName is null ? Escape(ContainerId) : Escape(ContainerId) + "+" + Escape(IfName);
 
     private static string Escape(string text)
     {
