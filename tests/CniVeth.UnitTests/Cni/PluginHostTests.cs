@@ -321,6 +321,15 @@ public class PluginHostTests
     }
 
     [Fact]
+    public void ByteOrderMarkIsRefusedAsByTheReference()
+    {
+        // Go's decoder refuses a BOM too; and no input is ever shifted under the raw values' offsets.
+        var run = HostHarness.Run("ADD", "\uFEFF{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"prevResult\":{\"ips\":[]}}");
+        Assert.Equal(6, run.Code);
+        Assert.Contains("invalid JSON", run.Msg);
+    }
+
+    [Fact]
     public void AddPrintsResultInRequestedVersion()
     {
         var plugin = new FakePlugin { OnAdd = _ => SampleResults.Full() };
