@@ -7,7 +7,8 @@
 #   --                     everything after this line is stdin, byte for byte
 # Placeholders replaced by tests/integration/80-bad-input.bats: @DATADIR (the test's dataDir), @NETNS (a
 # container netns), @OWNNS (the plugin's own netns), @FILE (a regular file), @DIR (a plain directory),
-# @MISSING (a path that does not exist), @SYMDIR (a symlink to a directory outside the dataDir), @TMP.
+# @MISSING (a path that does not exist), @SYMDIR (a symlink to a directory outside the dataDir), @FIFO (a
+# named pipe nobody writes to), @TMP.
 # Usage: generate.sh OUTDIR
 set -euo pipefail
 out=${1:?usage: generate.sh OUTDIR}
@@ -191,6 +192,7 @@ jcase datadir-nul 7 '.ipam.dataDir = "@DATADIR\u0000x"'
 # ---- netns (4: not usable, 3: gone) -----------------------------------------------------------------
 case_ netns-file 4 "env CNI_NETNS=@FILE" <<<"$BASE"
 case_ netns-dir 4 "env CNI_NETNS=@DIR" <<<"$BASE"
+case_ netns-fifo 4 "env CNI_NETNS=@FIFO" <<<"$BASE"   # must not block in open(2)
 case_ netns-missing 3 "env CNI_NETNS=@MISSING" <<<"$BASE"
 case_ netns-own 4 "env CNI_NETNS=@OWNNS" <<<"$BASE"
 case_ netns-own-self 4 "env CNI_NETNS=/proc/self/ns/net" <<<"$BASE"

@@ -11,6 +11,7 @@ setup() {
   RUN_DIR=$TEST_TMP/run   # the runner's own files (case stdin/stdout), left out of the snapshot
   mkdir -p "$DATA_DIR" "$RUN_DIR" "$TEST_TMP/outside" "$TEST_TMP/plain-dir" "$DATA_DIR/link-parent"
   echo "do not touch" >"$TEST_TMP/plain-file"
+  mkfifo "$TEST_TMP/fifo"
   ln -s "$TEST_TMP/outside" "$TEST_TMP/symdir"
   ln -s "$TEST_TMP/outside" "$DATA_DIR/link-parent/corpus"
 }
@@ -49,8 +50,8 @@ run_case() {
 
 subst() {
   perl -pe 'BEGIN { %m = (DATADIR => $ENV{DATA_DIR}, NETNS => $ENV{CORPUS_NS}, OWNNS => $ENV{HOST_NS},
-    FILE => "$ENV{TEST_TMP}/plain-file", DIR => "$ENV{TEST_TMP}/plain-dir", MISSING => "$ENV{TEST_TMP}/no-such-ns",
-    SYMDIR => "$ENV{TEST_TMP}/symdir", TMP => $ENV{TEST_TMP}) } s/\@(DATADIR|NETNS|OWNNS|FILE|DIR|MISSING|SYMDIR|TMP)\b/$m{$1}/g'
+    FILE => "$ENV{TEST_TMP}/plain-file", FIFO => "$ENV{TEST_TMP}/fifo", DIR => "$ENV{TEST_TMP}/plain-dir", MISSING => "$ENV{TEST_TMP}/no-such-ns",
+    SYMDIR => "$ENV{TEST_TMP}/symdir", TMP => $ENV{TEST_TMP}) } s/\@(DATADIR|NETNS|OWNNS|FILE|FIFO|DIR|MISSING|SYMDIR|TMP)\b/$m{$1}/g'
 }
 
 @test "malformed-input corpus: right code, clear message, no stack trace, host unchanged" {
@@ -185,4 +186,18 @@ SH
   [ -f "$log" ] || skip "logFile accepted but nothing written (logging not implemented yet)"
   ! grep -n "S3CR3T" "$log" || fail "a secret reached the log"
   [ "$(stat -c %a "$log")" -le 644 ] || fail "log file mode $(stat -c %a "$log") is too open"
+}
+
+@test "a named pipe as CNI_NETNS or logFile never blocks a call" {
+  # open(2) of a FIFO without a peer blocks forever unless O_NONBLOCK; run_plugin gives each call 30 s.
+  local conf; conf=$(bridge_conf 1.1.0 "\"logFile\":\"$TEST_TMP/fifo\"")
+  new_container C1
+  run_plugin ADD c1 "$C1" eth0 "$conf"
+  assert_status 0                                   # logging to a pipe nobody reads is skipped
+  run_plugin DEL c2 "$TEST_TMP/fifo" eth0 "$conf"
+  assert_status 0                                   # DEL tolerates a netns that is not one
+  run_plugin ADD c2 "$TEST_TMP/fifo" eth0 "$conf"
+  assert_cni_error 4
+  run_plugin DEL c1 "$C1" eth0 "$conf"
+  assert_status 0
 }

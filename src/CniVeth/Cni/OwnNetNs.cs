@@ -3,36 +3,25 @@ namespace CniVeth.Cni;
 /// <summary>
 /// Is CNI_NETNS the namespace this process already runs in? Configuring "the container" there would
 /// rename and address the host's own interfaces, so the host refuses such requests.
-/// Namespaces are compared by nsfs identity: the kernel shows an open namespace file as the link
-/// "net:[inode]" under /proc/self/fd, which covers bind mounts (/run/netns/x) and /proc/PID/ns/net alike,
-/// without any native call.
+/// Namespaces are compared by nsfs identity (device and inode, as `stat -L` shows them), which covers bind
+/// mounts (/run/netns/x) and /proc/PID/ns/net alike. statx neither opens the file (a FIFO given as
+/// CNI_NETNS cannot block the call) nor follows anything but the path itself.
 /// </summary>
 internal static class OwnNetNs
 {
     private const string SelfNetNs = "/proc/self/ns/net";
 
-    /// <summary>False when the path cannot be opened or is not a network namespace: the plugin reports
-    /// that itself (ADD) or tolerates it (DEL, namespace already gone).</summary>
-    public static bool IsOwn(string netnsPath)
-    {
-        var own = Identity(SelfNetNs);
-        var other = Identity(netnsPath);
-        return own is not null && own == other;
-    }
+    /// <summary>False when the path cannot be looked up: the plugin reports that itself (ADD) or
+    /// tolerates it (DEL, namespace already gone).</summary>
+    public static bool IsOwn(string netnsPath) =>
+        TryIdentity(SelfNetNs, out var own) && TryIdentity(netnsPath, out var other) && own == other;
 
-    /// <summary>"net:[4026531840]" for a network namespace file, otherwise null.</summary>
-    public static string? Identity(string path)
+    private static bool TryIdentity(string path, out (ulong Inode, uint DevMajor, uint DevMinor) identity)
     {
-        try
-        {
-            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            string fdLink = $"/proc/self/fd/{handle.DangerousGetHandle()}";
-            string? target = new FileInfo(fdLink).LinkTarget;
-            return target is not null && target.StartsWith("net:[", StringComparison.Ordinal) ? target : null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            return null;
-        }
+        identity = default;
+        if (path.Length == 0 || path.Contains('\0')) return false;
+        if (Interop.Libc.StatX(Interop.Libc.OpenFlags.AT_FDCWD, path, 0, Interop.Libc.STATX_BASIC_STATS, out var st) != 0) return false;
+        identity = (st.Inode, st.DevMajor, st.DevMinor);
+        return true;
     }
 }

@@ -209,7 +209,8 @@ internal sealed class VerbLog
     /// <summary>One write(2) on an O_APPEND descriptor: lines from concurrent plugin processes never interleave.</summary>
     private static unsafe void Append(string path, byte[] bytes)
     {
-        using SafeFd fd = Interop.Libc.OpenFd(path, Interop.Libc.OpenFlags.O_WRONLY | Interop.Libc.OpenFlags.O_CREAT | O_APPEND, FileMode);
+        // O_NONBLOCK: a FIFO as logFile fails (ENXIO without a reader) instead of blocking every call.
+        using SafeFd fd = Interop.Libc.OpenFd(path, Interop.Libc.OpenFlags.O_WRONLY | Interop.Libc.OpenFlags.O_CREAT | O_APPEND | Interop.Libc.OpenFlags.O_NONBLOCK, FileMode);
         if (fd.IsInvalid) return;
         fixed (byte* p = bytes)
         {

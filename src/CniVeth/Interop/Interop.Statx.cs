@@ -39,6 +39,10 @@ internal static partial class Interop
             public StatxTimestamp BirthTime;
             public StatxTimestamp ChangeTime;
             public StatxTimestamp ModifyTime;
+            public uint RdevMajor;
+            public uint RdevMinor;
+            public uint DevMajor;
+            public uint DevMinor;
         }
 
         [LibraryImport(Libraries.Libc, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]

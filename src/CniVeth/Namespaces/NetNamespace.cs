@@ -26,7 +26,9 @@ internal sealed class NetNamespace : IDisposable
     /// <summary>Opens a netns file (bind mount under /run/netns or /proc/PID/ns/net) and checks it is one.</summary>
     public static unsafe NetNamespace Open(string path)
     {
-        SafeFd fd = Interop.Libc.OpenFd(path, Interop.Libc.OpenFlags.O_RDONLY);
+        // O_NONBLOCK: a FIFO given as CNI_NETNS would otherwise block the open forever (it then fails the
+        // nsfs check below like any other non-namespace file).
+        SafeFd fd = Interop.Libc.OpenFd(path, Interop.Libc.OpenFlags.O_RDONLY | Interop.Libc.OpenFlags.O_NONBLOCK);
         if (fd.IsInvalid)
         {
             int e = Errno.Last;

@@ -76,7 +76,7 @@ internal sealed class StoreDirectory : IDisposable
     /// <summary>Small text file content, or null when it does not exist or is a symlink.</summary>
     public unsafe string? ReadText(string name)
     {
-        int fd = OpenAt(Fd, name, OpenFlags.O_RDONLY | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, 0);
+        int fd = OpenAt(Fd, name, OpenFlags.O_RDONLY | OpenFlags.O_NOFOLLOW | OpenFlags.O_NONBLOCK | OpenFlags.O_CLOEXEC, 0); // a FIFO never blocks
         if (fd < 0)
         {
             int errno = Errno();
