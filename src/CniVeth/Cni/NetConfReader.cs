@@ -22,6 +22,9 @@ internal static partial class NetConfReader
         Encoder = MinimalJsonEncoder.Instance,
     });
 
+    /// <summary>The options in use (a unit test keeps them equal to the generated context's attribute).</summary>
+    internal static JsonSerializerOptions Options => Context.Options;
+
     /// <summary>
     /// Metadata set-up looks up JsonPolymorphicAttribute / JsonDerivedTypeAttribute on every type, and the
     /// lookup returns arrays of them. Naming the array types here makes the compiler emit them; otherwise

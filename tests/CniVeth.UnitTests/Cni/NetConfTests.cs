@@ -53,4 +53,15 @@ public class NetConfTests
     [InlineData(null, false)]
     public void NetnsOverrideLikeSkel(string? value, bool expected) =>
         Assert.Equal(expected, CniEnvironment.FromProcess(n => n == "CNI_NETNS_OVERRIDE" ? value : null).NetNsOverride);
+
+    [Fact]
+    public void ReaderOptionsMatchTheGeneratedContextSettings()
+    {
+        var generated = CniJsonContext.Default.Options;
+        var used = NetConfReader.Options;
+        Assert.Equal(
+            (generated.PropertyNameCaseInsensitive, generated.ReadCommentHandling, generated.AllowTrailingCommas, generated.NumberHandling),
+            (used.PropertyNameCaseInsensitive, used.ReadCommentHandling, used.AllowTrailingCommas, used.NumberHandling));
+        Assert.Same(MinimalJsonEncoder.Instance, used.Encoder);
+    }
 }
