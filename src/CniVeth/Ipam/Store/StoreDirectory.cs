@@ -85,20 +85,31 @@ internal sealed class StoreDirectory : IDisposable
         }
         try
         {
-            var buffer = new byte[4096];
+            // Store files are a few dozen bytes: read into the stack first, and only grow on the heap for
+            // the rare larger one (an index rebuild reads 60,000 files; a 4 KB buffer each was 240 MB of garbage).
+            Span<byte> first = stackalloc byte[512];
+            int length = 0;
+            while (length < first.Length && ReadSome(fd, first[length..], name) is int got and > 0) length += got;
+            if (length < first.Length) return Encoding.UTF8.GetString(first[..length]); // end of file reached
             var all = new MemoryStream();
-            while (true)
+            all.Write(first);
+            var buffer = new byte[4096];
+            while (ReadSome(fd, buffer, name) is int n and > 0)
             {
-                nint n;
-                fixed (byte* p = buffer) n = Interop.Libc.Read(fd, p, buffer.Length);
-                if (n < 0) throw IoError($"cannot read {Child(name)}");
-                if (n == 0) break;
-                all.Write(buffer, 0, (int)n);
+                all.Write(buffer, 0, n);
                 if (all.Length > 1 << 20) throw new CniException(ErrorCode.IoFailure, $"{Child(name)} is too large");
             }
             return Encoding.UTF8.GetString(all.GetBuffer(), 0, (int)all.Length);
         }
         finally { Close(fd); }
+    }
+
+    private unsafe int ReadSome(int fd, Span<byte> into, string name)
+    {
+        nint n;
+        fixed (byte* p = into) n = Interop.Libc.Read(fd, p, into.Length);
+        if (n < 0) throw IoError($"cannot read {Child(name)}");
+        return (int)n;
     }
 
     /// <summary>Writes a fresh file (0600), replacing a leftover of the same name. Not fsynced: see
