@@ -27,33 +27,34 @@ internal sealed class OwnerIndex(StoreDirectory owners, StoreDirectory scratch)
     }
 
     /// <summary>Atomically replaces the owner's list in its bucket (removes the bucket when it empties).</summary>
-    public void Set(ReservationOwner owner, IReadOnlyCollection<IPAddress> addresses)
+    public void Set(ReservationOwner owner, IReadOnlyCollection<IPAddress> addresses) =>
+        Update(owner, mine => { mine.Clear(); mine.AddRange(addresses); return true; });
+
+    public void Add(ReservationOwner owner, IPAddress address) =>
+        Update(owner, mine => { if (mine.Contains(address)) return false; mine.Add(address); return true; });
+
+    public void Remove(ReservationOwner owner, IPAddress address) => Update(owner, mine => mine.Remove(address));
+
+    /// <summary>One read and (when <paramref name="change"/> says so) one atomic rewrite of the owner's bucket.</summary>
+    private void Update(ReservationOwner owner, Func<List<IPAddress>, bool> change)
     {
         string key = owner.IndexKey, bucket = BucketOf(key);
-        var text = new StringBuilder();
+        var others = new StringBuilder();
+        var mine = new List<IPAddress>();
         foreach (string line in Lines(owners.ReadText(bucket)))
-            if (!IsOf(line, key)) text.Append(line).Append('\n');
-        foreach (IPAddress address in addresses) AppendLine(text, key, address);
-        if (text.Length == 0)
+        {
+            if (!IsOf(line, key)) others.Append(line).Append('\n');
+            else if (IPAddress.TryParse(line.AsSpan(key.Length + 1), out IPAddress? address)) mine.Add(address);
+        }
+        if (!change(mine)) return;
+        foreach (IPAddress address in mine) AppendLine(others, key, address);
+        if (others.Length == 0)
         {
             owners.Unlink(bucket);
             return;
         }
-        scratch.WriteNewFile(HostLocalStore.ScratchName, text.ToString());
+        scratch.WriteNewFile(HostLocalStore.ScratchName, others.ToString());
         owners.RenameFrom(scratch, HostLocalStore.ScratchName, bucket);
-    }
-
-    public void Add(ReservationOwner owner, IPAddress address)
-    {
-        var list = Get(owner);
-        if (!list.Contains(address)) list.Add(address);
-        Set(owner, list);
-    }
-
-    public void Remove(ReservationOwner owner, IPAddress address)
-    {
-        var list = Get(owner);
-        if (list.Remove(address)) Set(owner, list);
     }
 
     /// <summary>Replaces the whole index (any layout found there) with the given reservations.</summary>
