@@ -209,13 +209,18 @@ CASES
   assert_passed_contract_checks
 }
 
-@test "CNI_NETNS equal to the plugin's own namespace is refused unless overridden" {
+@test "CNI_NETNS equal to the plugin's own namespace is refused unless overridden; DEL there cleans the host side only" {
   # the plugin runs inside $HOST_NS (see helpers.bash), so that is its own namespace
   run_plugin ADD c1 "$HOST_NS" eth0 "$BAD_PREV"
   assert_cni_error 4
   assert_match "$(jq -r .msg <<<"$output")" "own network namespace"
-  run_plugin DEL c1 "$HOST_NS" eth0 "$CONF"
-  assert_cni_error 4
+  # a stale bind mount pointing at the host must not make an attachment undeletable, nor cost the host its eth0
+  in_host ip link add eth0 type veth peer name eth0peer
+  local before; before=$(in_host ip -j link show | jq -c '[.[].ifname]')
+  run --separate-stderr plugin DEL c1 "$HOST_NS" eth0 <<<"$CONF"
+  assert_status 0
+  assert_match "$stderr" "own network namespace; DEL cleans up the host side only"
+  [ "$(in_host ip -j link show | jq -c '[.[].ifname]')" = "$before" ] || fail "host interfaces changed"
 
   CNI_NETNS_OVERRIDE=1 run_plugin ADD c1 "$HOST_NS" eth0 "$BAD_PREV"
   assert_passed_contract_checks
@@ -231,5 +236,30 @@ CASES
     assert_no_stack_trace
   done
   run --separate-stderr plugin DEL c1 "" eth0 <<<"$CONF"
+  assert_no_stack_trace
+}
+
+@test "a reply redirected to a regular file is appended at the file's offset, not written over by the next writer" {
+  local out="$BATS_TEST_TMPDIR/reply"
+  { echo BEFORE; raw_plugin CNI_COMMAND=VERSION <<<'{"cniVersion":"1.0.0"}'; echo AFTER; } > "$out"
+  [ "$(head -1 "$out")" = BEFORE ] || fail "$(cat "$out")"
+  [ "$(tail -1 "$out")" = AFTER ] || fail "$(cat "$out")"
+  sed '1d;$d' "$out" | jq -e '.cniVersion == "1.0.0"' >/dev/null || fail "reply damaged: $(cat "$out")"
+}
+
+@test "stdin given as a file is read from its current offset" {
+  local in="$BATS_TEST_TMPDIR/request"
+  printf 'skipped-prefix\n{"cniVersion":"0.4.0"}' > "$in"
+  # the runtime already consumed the first line of the shared file description
+  run --separate-stderr bash -c '{ read -r _; env -i PATH="$PATH" CNI_COMMAND=VERSION "$0"; } < "$1"' "$CNIVETH" "$in"
+  assert_status 0
+  assert_json "$output" '.cniVersion' "0.4.0"
+}
+
+@test "stdout closed: non-zero exit, one line on stderr, no stack trace" {
+  run --separate-stderr bash -c 'env -i PATH="$PATH" CNI_COMMAND=VERSION "$0" <<<"{}" >&-' "$CNIVETH"
+  [ "$status" -ne 0 ] || fail "exit 0 although the reply could not be written"
+  [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ] || fail "expected one stderr line, got: $stderr"
+  assert_match "$stderr" "could not deliver the reply"
   assert_no_stack_trace
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using CniVeth.Cni;
 using CniVeth.Netlink.Route;
+using CniVeth.Values;
 
 namespace CniVeth.Bridge;
 
@@ -24,7 +25,7 @@ internal sealed class AddressPlan
         foreach (ResultIp ip in ipam.Ips)
         {
             IPAddress? gw = ip.Gateway;
-            if (gw is null && isGateway) gw = FirstHost(ip.Address);
+            if (gw is null && isGateway) gw = IpMath.FirstHost(ip.Address);
             plan._gateways[ip.Address] = gw;
             plan.ContainerAddresses.Add(ip.Address);
             if (isGateway && gw is not null)
@@ -56,6 +57,10 @@ internal sealed class AddressPlan
     /// (as the reference does), else none (a link-scope route).</summary>
     public IPAddress? GatewayFor(ResultRoute r) => r.Gw ?? FamilyGateway(r.Dst.IsIPv4);
 
+    /// <summary>The container routes as the kernel takes them, each with its next hop resolved.</summary>
+    public List<RouteSpec> KernelRoutes() =>
+        Routes.ConvertAll(r => new RouteSpec(r.Dst, GatewayFor(r), r.Table, r.Priority, r.Mtu, r.AdvMss, r.Scope));
+
     private IPAddress? FamilyGateway(bool v4)
     {
         // A loop, not Where().Select() over a struct: that chain is a generic virtual call the runtime's
@@ -63,14 +68,5 @@ internal sealed class AddressPlan
         foreach (CidrAddress a in ContainerAddresses)
             if (a.IsIPv4 == v4 && _gateways[a] is { } gw) return gw;
         return null;
-    }
-
-    /// <summary>The subnet's network address + 1 (the reference's default gateway).</summary>
-    private static IPAddress FirstHost(CidrAddress a)
-    {
-        byte[] b = IpMath.Network(a).GetAddressBytes();
-        for (int i = b.Length - 1; i >= 0; i--)
-            if (++b[i] != 0) break;
-        return new IPAddress(b);
     }
 }

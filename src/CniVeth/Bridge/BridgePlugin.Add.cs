@@ -4,21 +4,28 @@ using CniVeth.Ipam;
 using CniVeth.Namespaces;
 using CniVeth.Netlink;
 using CniVeth.Netlink.Route;
+using CniVeth.Values;
 
 namespace CniVeth.Bridge;
 
 internal sealed partial class BridgePlugin
 {
+    /// <summary>
+    /// ADD, in the order that keeps a failure cheap to undo: addresses (IPAM) before any kernel change, then
+    /// the bridge, the veth, both ends' settings, the firewall, and last the host settings other attachments
+    /// share (gateway addresses on the bridge, forwarding), so a failed ADD rarely has to touch those.
+    /// Every step registers its undo; a failure runs them all in reverse and reports any that failed.
+    /// </summary>
     public Result Add(CniRequest req)
     {
         NetConf conf = req.Conf;
-        NetConfValidator.ValidateBridge(conf, req.Version);
+        BridgeConfig.Validate(conf, req.Version);
         string network = req.NetworkName, containerId = req.Env.ContainerId, ifName = req.Env.IfName;
-        byte[]? macBytes = req.Mac is string mac ? AddressText.MacBytes(mac) : null;
+        byte[]? mac = req.Mac is string m ? MacBytes(m) : null;
         BridgeVlans.RefuseVlanGateway(conf);
 
         using NetNamespace home = NetNamespace.Current();
-        using NetNamespace netns = OpenContainerNetNs(req.Env.NetNs);
+        using NetNamespace netns = NetNamespace.Open(req.Env.NetNs);
         using RouteClient host = RouteClient.Open();
         using RouteClient container = netns.Run(home, RouteClient.Open);
         var rollback = new Rollback();
@@ -35,23 +42,28 @@ internal sealed partial class BridgePlugin
             }
             var plan = AddressPlan.From(conf, ipamResult);
 
-            LinkInfo bridge = EnsureBridge(host, conf);
+            LinkInfo bridge = EnsureBridge(host, conf, rollback);
             string hostName = HostVeth.NameFor(network, containerId, ifName);
-            CreateVeth(host, container, netns, conf, hostName, bridge.Index, containerId, ifName, macBytes);
-            rollback.Add($"veth \"{hostName}\"", () => host.Do(b => Messages.DelLink(b, hostName), $"deleting veth \"{hostName}\"", Errno.ENODEV));
+            string alias = HostVeth.AliasFor(network, containerId, ifName);
+            CreateVeth(host, container, netns, conf, hostName, alias, bridge, ifName, mac);
+            rollback.Add($"veth \"{hostName}\"", () =>
+                host.Send(b => b.DeleteLink(hostName, $"deleting veth \"{hostName}\"", Errno.ENODEV)));
 
             LinkInfo hostLink = host.GetLink(hostName)
                 ?? throw CniException.Internal($"veth \"{hostName}\" vanished right after it was created");
-            ConfigureHostSide(host, conf, bridge, hostLink, HostVeth.AliasFor(network, containerId, ifName), plan);
+            ConfigureHostSide(host, conf, bridge, hostLink, alias);
 
             LinkInfo peer = container.GetLink(ifName)
                 ?? throw CniException.Internal($"container interface \"{ifName}\" vanished right after it was created");
             ConfigureContainerSide(container, netns, home, conf, peer, plan);
 
-            // Firewall state goes last so a rollback never has to find it by guesswork.
             FirewallSetup.Add(conf, network, plan, hostName, peer.MacString, rollback);
 
             LinkInfo finalHost = conf.DisableContainerInterface ? hostLink : WaitForwarding(host, hostLink);
+
+            // Shared host settings last: nothing after them can fail but their own checks.
+            AddGatewayAddresses(host, conf, bridge, plan, rollback);
+            if (plan.BridgeAddresses.Count > 0) Forwarding.Enable(plan.BridgeAddresses, rollback);
             rollback.Clear();
             return BuildResult(conf, req, bridge, finalHost, peer, plan, ipamResult);
         }
@@ -59,30 +71,39 @@ internal sealed partial class BridgePlugin
         {
             List<string> undoErrors = rollback.Run();
             if (undoErrors.Count == 0) throw;
-            int code = e is CniException ce ? ce.Code : ErrorCode.Internal;
-            throw new CniException(code, e.Message, "cleanup after the failure also failed: " + string.Join("; ", undoErrors));
+            CniError error = CniError.From(e);
+            throw new CniException(error.Code, error.Message, "cleanup after the failure also failed: " + string.Join("; ", undoErrors));
         }
     }
 
-    /// <summary>Creates the bridge when missing (up, fixed MAC, MTU); refuses a same-named link of another kind.</summary>
-    private static LinkInfo EnsureBridge(RouteClient host, NetConf conf)
+    private static byte[] MacBytes(string normalizedMac) =>
+        MacAddress.TryParse(normalizedMac, out byte[] bytes, out _) ? bytes : throw CniException.Config($"invalid MAC address \"{normalizedMac}\"");
+
+    /// <summary>Creates the bridge when missing (up, fixed MAC, MTU); refuses a same-named link of another
+    /// kind. A bridge this ADD created is removed again by the rollback when nothing else got attached to it.</summary>
+    private static LinkInfo EnsureBridge(RouteClient host, NetConf conf, Rollback rollback)
     {
         string name = conf.BridgeName;
         LinkInfo? link = host.GetLink(name);
         if (link is null)
         {
             bool vlanFiltering = BridgeVlans.Wanted(conf);
-            int errno = host.Do(b => Messages.NewBridge(b, name, conf.Mtu, RandomMac(), vlanFiltering),
-                $"creating bridge \"{name}\"", Errno.EEXIST, Errno.EOPNOTSUPP);
+            NetlinkOp create = host.Send(b => b.CreateBridge(name, conf.Mtu, RandomMac(), vlanFiltering,
+                $"creating bridge \"{name}\"", Errno.EEXIST, Errno.EOPNOTSUPP));
             // The kernel registers the bridge, fails to turn on vlan_filtering and unregisters it again.
-            if (errno == Errno.EOPNOTSUPP)
+            if (create.Errno == Errno.EOPNOTSUPP)
             {
                 if (vlanFiltering) throw BridgeVlans.NotAvailable(conf);
-                throw new NetlinkException($"creating bridge \"{name}\"", errno);
+                throw create.ToException();
             }
-            // Best effort, as in the reference: a host without IPv6 has no such sysctl.
-            if (errno == 0) Sysctl.TryEnsure($"net/ipv6/conf/{name}/accept_ra", "0");
             link = host.GetLink(name) ?? throw CniException.Internal($"bridge \"{name}\" vanished right after it was created");
+            if (create.Succeeded)
+            {
+                // Best effort, as in the reference: a host without IPv6 has no such sysctl.
+                Sysctl.TryEnsure($"net/ipv6/conf/{name}/accept_ra", "0");
+                int index = link.Index;
+                rollback.Add($"bridge \"{name}\"", () => RemoveBridgeIfUnused(host, index, name));
+            }
         }
         if (link.Kind != "bridge")
             throw new CniException(ErrorCode.InvalidNetworkConfig, $"\"{name}\" already exists but is not a bridge",
@@ -90,18 +111,26 @@ internal sealed partial class BridgePlugin
         return link;
     }
 
-    /// <summary>One RTM_NEWLINK: host end enslaved and up, peer born in the container namespace.</summary>
-    private static void CreateVeth(RouteClient host, RouteClient container, NetNamespace netns, NetConf conf,
-        string hostName, int bridgeIndex, string containerId, string ifName, byte[]? mac)
+    /// <summary>Undo of a bridge this ADD created: only while no port is attached (a concurrent ADD may
+    /// already use it).</summary>
+    private static void RemoveBridgeIfUnused(RouteClient host, int index, string name)
     {
+        if (host.DumpLinks().Exists(l => l.MasterIndex == index)) return;
+        host.Send(b => b.DeleteLink(index, $"removing bridge \"{name}\" created by the failed ADD", Errno.ENODEV));
+    }
+
+    /// <summary>One RTM_NEWLINK: host end enslaved and up, peer born in the container namespace. A leftover of
+    /// this very attachment (an ADD killed half-way) is replaced; anything else holding the name is an error.</summary>
+    private static void CreateVeth(RouteClient host, RouteClient container, NetNamespace netns, NetConf conf,
+        string hostName, string alias, LinkInfo bridge, string ifName, byte[]? mac)
+    {
+        string op = $"creating veth \"{hostName}\" with peer \"{ifName}\" in {netns.Path}";
         for (int attempt = 0; ; attempt++)
         {
-            var b = host.Batch();
-            Messages.NewVeth(b, hostName, bridgeIndex, conf.Mtu, ifName, netns.Fd, mac);
-            NetlinkAck ack = host.Execute(b)[0];
-            if (ack.Ok) return;
-            string op = $"creating veth \"{hostName}\" with peer \"{ifName}\" in {netns.Path}";
-            if (ack.Errno != Errno.EEXIST || attempt > 0) throw new NetlinkException(op, ack.Errno, ack.KernelMessage);
+            NetlinkOp create = host.Send(b => b.CreateVeth(hostName, bridge.Index, conf.Mtu, ifName, netns.Fd, mac, op, Errno.EEXIST, Errno.EXFULL));
+            if (create.Succeeded) return;
+            if (create.Errno == Errno.EXFULL) throw BridgeFull(bridge.Name, hostName);
+            if (attempt > 0) throw create.ToException();
 
             LinkInfo? clash = host.GetLink(hostName);
             if (clash is null)
@@ -109,78 +138,66 @@ internal sealed partial class BridgePlugin
                 if (container.GetLink(ifName) is not null)
                     throw new CniException(ErrorCode.Internal, $"container interface \"{ifName}\" already exists in {netns.Path}",
                         "the runtime must DEL the previous attachment first, or use another CNI_IFNAME");
-                throw new NetlinkException(op, ack.Errno, ack.KernelMessage);
+                throw create.ToException();
             }
-            if (!IsLeftoverOf(clash, conf.Name ?? "", hostName))
+            if (!Ownership.IsOurs(clash, alias, () => Ownership.IsPeerOf(container.GetLink(ifName), clash)))
                 throw new CniException(ErrorCode.Internal,
-                    $"host interface name \"{hostName}\" for {HostVeth.DescribeOwner(HostVeth.AliasFor(conf.Name ?? "", containerId, ifName))} " +
-                    $"is already used by {HostVeth.DescribeOwner(clash.Alias)}",
+                    $"host interface name \"{hostName}\" for {HostVeth.DescribeOwner(alias)} is already used by {HostVeth.DescribeOwner(clash.Alias)}",
                     "remove that interface, or use another CNI_IFNAME for this attachment");
-            // A leftover of this very attachment (an ADD killed half-way): replace it.
-            host.Do(bb => Messages.DelLink(bb, clash.Index), $"removing leftover veth \"{hostName}\"", Errno.ENODEV);
+            host.Send(b => b.DeleteLink(clash.Index, $"removing leftover veth \"{hostName}\"", Errno.ENODEV));
         }
     }
 
-    /// <summary>A clash is ours to replace when it carries our owner alias for this name, or no alias at all
-    /// (an ADD killed between creating the veth and labelling it).</summary>
-    private static bool IsLeftoverOf(LinkInfo link, string network, string hostName) =>
-        link.Kind == "veth" && (string.IsNullOrEmpty(link.Alias)
-            || (HostVeth.TryParseAlias(link.Alias, out var n, out var c, out var i) && HostVeth.NameFor(n, c, i) == hostName && n == network));
+    /// <summary>The kernel's limit of ports per bridge (BR_MAX_PORTS, 1,024 with the bridge itself).</summary>
+    private static CniException BridgeFull(string bridge, string hostName) =>
+        new(ErrorCode.Internal,
+            $"bridge \"{bridge}\" is full: the kernel allows 1,023 ports per bridge (EXFULL creating veth \"{hostName}\")",
+            "put further containers on another network with its own \"bridge\" (and range); STATUS reports a full bridge");
 
-    /// <summary>Host side in one batch: owner alias, bridge port flags, bridge MAC pin, gateway addresses.</summary>
-    private static void ConfigureHostSide(RouteClient host, NetConf conf, LinkInfo bridge, LinkInfo hostLink,
-        string alias, AddressPlan plan)
+    /// <summary>Host side in one batch: owner alias, bridge port flags and VLANs, the bridge up with its MAC pinned.</summary>
+    private static void ConfigureHostSide(RouteClient host, NetConf conf, LinkInfo bridge, LinkInfo hostLink, string alias)
     {
-        // VLANs first, on their own: when the kernel cannot do them, nothing else may have changed yet
-        // (the batch below adds gateway addresses to a bridge other attachments share).
+        // VLANs first, on their own: when the kernel cannot do them, nothing else may have changed yet.
         if (BridgeVlans.Wanted(conf))
         {
-            var vb = host.Batch();
-            BridgeVlans.Encode(vb, hostLink.Index, conf);
-            foreach (NetlinkAck ack in host.Execute(vb))
-            {
-                if (ack.Ok) continue;
-                if (ack.Errno == Errno.EOPNOTSUPP) throw BridgeVlans.NotAvailable(conf);
-                throw new NetlinkException($"setting VLANs on bridge port \"{hostLink.Name}\"", ack.Errno, ack.KernelMessage);
-            }
+            RouteBatch vlans = host.Batch();
+            List<NetlinkOp> ops = BridgeVlans.AddTo(vlans, hostLink, conf);
+            try { vlans.Send(); }
+            catch (NetlinkException) when (ops.Exists(o => o.Errno == Errno.EOPNOTSUPP)) { throw BridgeVlans.NotAvailable(conf); }
         }
 
-        var b = host.Batch();
-        var what = new List<string>();
-        Messages.SetLink(b, hostLink.Index, alias: alias);
-        what.Add($"labelling veth \"{hostLink.Name}\"");
+        RouteBatch b = host.Batch();
+        b.SetLink(hostLink.Index, new LinkChange(Alias: alias), $"labelling veth \"{hostLink.Name}\"");
         if (conf.HairpinMode || conf.PortIsolation)
-        {
-            Messages.SetBridgePort(b, hostLink.Index, conf.HairpinMode, conf.PortIsolation);
-            what.Add($"setting bridge port flags on \"{hostLink.Name}\"");
-        }
-
+            b.SetBridgePort(hostLink.Index, conf.HairpinMode, conf.PortIsolation, $"setting bridge port flags on \"{hostLink.Name}\"");
         // Re-setting the bridge's own MAC marks it administratively set: it then stops following the
         // lowest port's MAC (which changes as containers come and go and breaks neighbours' ARP caches).
-        Messages.SetLink(b, bridge.Index, up: bridge.IsUp ? null : true, promisc: conf.PromiscMode ? true : null, mac: bridge.Mac);
-        what.Add($"setting up bridge \"{bridge.Name}\"");
-        int firstGateway = what.Count;
+        b.SetLink(bridge.Index, new LinkChange(Up: bridge.IsUp ? null : true, Promiscuous: conf.PromiscMode ? true : null, Mac: bridge.Mac),
+            $"setting up bridge \"{bridge.Name}\"");
+        b.Send();
+    }
+
+    /// <summary>The gateway addresses isGateway puts on the bridge. Those this ADD added (not the ones that
+    /// were there) are checked against the bridge's other addresses and, if the ADD fails after all, removed
+    /// again unless other ports use the bridge.</summary>
+    private static void AddGatewayAddresses(RouteClient host, NetConf conf, LinkInfo bridge, AddressPlan plan, Rollback rollback)
+    {
+        if (plan.BridgeAddresses.Count == 0) return;
+        RouteBatch b = host.Batch();
+        var ops = new List<(CidrAddress Address, NetlinkOp Op)>();
         foreach (CidrAddress gw in plan.BridgeAddresses)
-        {
-            Messages.NewAddress(b, bridge.Index, gw, noDad: true);
-            what.Add($"adding gateway address {gw} to bridge \"{bridge.Name}\"");
-        }
-        NetlinkAck[] acks = host.Execute(b);
-        var added = new List<CidrAddress>();
-        for (int i = 0; i < acks.Length; i++)
-        {
-            if (acks[i].Ok) { if (i >= firstGateway) added.Add(plan.BridgeAddresses[i - firstGateway]); continue; }
-            if (i >= firstGateway && acks[i].Errno == Errno.EEXIST) continue;
-            throw new NetlinkException(what[i], acks[i].Errno, acks[i].KernelMessage);
-        }
-        if (added.Count > 0) GatewayAddresses.Reconcile(host, conf, bridge, plan.BridgeAddresses, added);
-        if (plan.BridgeAddresses.Count > 0) Forwarding.Enable(plan.BridgeAddresses);
+            ops.Add((gw, b.AddAddress(bridge.Index, gw, noDad: true, $"adding gateway address {gw} to bridge \"{bridge.Name}\"", Errno.EEXIST)));
+        b.Send();
+        var added = ops.FindAll(o => o.Op.Succeeded).ConvertAll(o => o.Address);
+        if (added.Count == 0) return;
+        GatewayAddresses.Reconcile(host, conf, bridge, plan.BridgeAddresses, added);
+        rollback.Add("gateway addresses on the bridge", () => GatewayAddresses.RemoveIfUnused(host, bridge, added));
     }
 
     private static void ConfigureContainerSide(RouteClient container, NetNamespace netns, NetNamespace home,
         NetConf conf, LinkInfo peer, AddressPlan plan)
     {
-        bool hasV6 = plan.ContainerAddresses.Any(a => !a.IsIPv4);
+        bool hasV6 = plan.ContainerAddresses.Exists(a => !a.IsIPv4);
         if (hasV6)
         {
             netns.Run(home, () =>
@@ -194,33 +211,20 @@ internal sealed partial class BridgePlugin
                 return 0;
             });
         }
-        var b = container.Batch();
-        var what = new List<string>();
-        bool hasV4 = plan.ContainerAddresses.Any(a => a.IsIPv4);
-        Messages.SetLink(b, peer.Index, up: conf.DisableContainerInterface ? null : true, arpNotify: hasV4);
-        what.Add($"bringing up \"{peer.Name}\"");
+        RouteBatch b = container.Batch();
+        bool hasV4 = plan.ContainerAddresses.Exists(a => a.IsIPv4);
+        b.SetLink(peer.Index, new LinkChange(Up: conf.DisableContainerInterface ? null : true, ArpNotify: hasV4), $"bringing up \"{peer.Name}\"");
         foreach (CidrAddress a in plan.ContainerAddresses)
-        {
-            Messages.NewAddress(b, peer.Index, a, noDad: !conf.EnableDad);
-            what.Add($"adding address {a} to \"{peer.Name}\"");
-        }
-        foreach (ResultRoute r in plan.Routes)
-        {
-            Messages.NewRoute(b, peer.Index, r, plan.GatewayFor(r));
-            what.Add($"adding route {r.Dst}{(plan.GatewayFor(r) is IPAddress g ? " via " + g : "")} in the container");
-        }
-        NetlinkAck[] acks = container.Execute(b);
-        for (int i = 0; i < acks.Length; i++)
-        {
-            if (acks[i].Ok) continue;
-            // Two IPAM routes can resolve to the same kernel route (e.g. a default route given twice).
-            if (i > plan.ContainerAddresses.Count && acks[i].Errno == Errno.EEXIST) continue;
-            throw new NetlinkException(what[i], acks[i].Errno, acks[i].KernelMessage);
-        }
+            b.AddAddress(peer.Index, a, noDad: !conf.EnableDad, $"adding address {a} to \"{peer.Name}\"");
+        // Two IPAM routes can resolve to the same kernel route (e.g. a default route given twice): EEXIST is fine.
+        foreach (RouteSpec r in plan.KernelRoutes())
+            b.AddRoute(peer.Index, r, $"adding route {r.Dst}{(r.Gateway is IPAddress g ? " via " + g : "")} in the container", Errno.EEXIST);
+        b.Send();
         if (conf.EnableDad && hasV6) Dad.Wait(container, peer);
     }
 
-    /// <summary>Bounded poll until the host port forwards (oper state up); no fixed sleep.</summary>
+    /// <summary>Waits (bounded, backing off from 1 ms) until the host end is operationally up, so traffic
+    /// flows when ADD returns. In practice it is up at once.</summary>
     private static LinkInfo WaitForwarding(RouteClient host, LinkInfo hostLink)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();

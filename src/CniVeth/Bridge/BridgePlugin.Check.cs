@@ -2,6 +2,7 @@ using CniVeth.Cni;
 using CniVeth.Ipam;
 using CniVeth.Namespaces;
 using CniVeth.Netlink.Route;
+using CniVeth.Values;
 
 namespace CniVeth.Bridge;
 
@@ -12,7 +13,7 @@ internal sealed partial class BridgePlugin
     public void Check(CniRequest req)
     {
         NetConf conf = req.Conf;
-        NetConfValidator.ValidateBridge(conf, req.Version);
+        BridgeConfig.Validate(conf, req.Version);
         Result prev = req.PrevResult ?? throw new CniException(ErrorCode.InvalidNetworkConfig,
             "Required prevResult missing", "CHECK needs the result of the ADD as prevResult");
         string ifName = req.Env.IfName;
@@ -20,7 +21,7 @@ internal sealed partial class BridgePlugin
         if (conf.HasIpam) IpamFactory.Create(conf).Check(req);
 
         using NetNamespace home = NetNamespace.Current();
-        using NetNamespace netns = OpenContainerNetNs(req.Env.NetNs);
+        using NetNamespace netns = NetNamespace.Open(req.Env.NetNs);
         using RouteClient host = RouteClient.Open();
         using RouteClient container = netns.Run(home, RouteClient.Open);
 
@@ -50,7 +51,8 @@ internal sealed partial class BridgePlugin
             if (!addrs.Any(a => a.Address == ip.Address))
                 throw Missing($"address {ip.Address} is missing on \"{ifName}\"");
 
-        var routes = container.DumpRoutes(Rtnl.AF_INET).Concat(container.DumpRoutes(Rtnl.AF_INET6)).ToList();
+        var routes = container.DumpRoutes(Rtnl.AF_INET);
+        routes.AddRange(container.DumpRoutes(Rtnl.AF_INET6));
         foreach (ResultRoute r in prev.Routes)
         {
             bool found = routes.Any(k => k.Dst.PrefixLength == r.Dst.PrefixLength && k.Dst.Address.Equals(IpMath.Network(r.Dst))
@@ -59,7 +61,7 @@ internal sealed partial class BridgePlugin
         }
 
         // Untracked resources too (spec: CHECK covers firewall state the plugin created).
-        FirewallSetup.Check(conf, req.NetworkName, prev.Ips.Select(i => i.Address.Address).ToList(), hostEnd.Name, peer.MacString);
+        FirewallSetup.Check(conf, req.NetworkName, prev.Ips.ConvertAll(i => i.Address.Address), hostEnd.Name, peer.MacString);
     }
 
     private static CniException Missing(string what) => new(ErrorCode.Internal, what, "the attachment no longer matches its ADD result");

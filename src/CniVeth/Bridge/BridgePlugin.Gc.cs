@@ -10,51 +10,55 @@ internal sealed partial class BridgePlugin
 {
     /// <summary>
     /// GC (spec 1.1): everything of this network that belongs to an attachment not listed in
-    /// cni.dev/valid-attachments goes — reservations, host veths carrying our owner alias, masquerade
-    /// set elements and spoof-check entries. Continues past errors and reports them together.
+    /// cni.dev/valid-attachments goes — reservations (their masquerade elements removed while they are
+    /// still held), host veths carrying our owner alias, and spoof-check entries of ports that no longer
+    /// exist. A missing or unreadable list is an error before anything changes (ValidAttachments).
+    /// Continues past errors and reports them together.
     /// </summary>
     public void Gc(CniRequest req)
     {
         NetConf conf = req.Conf;
         string network = req.NetworkName;
-        IReadOnlySet<(string ContainerId, string IfName)> valid = conf.ValidAttachmentSet();
+        ValidAttachments valid = ValidAttachments.FromConfig(conf);
+        var tokens = new ValidAttachmentTokens(network, valid);
         var errors = new TeardownErrors();
-        var released = new List<IPAddress>();
 
         if (conf.HasIpam)
         {
-            try { released.AddRange(IpamFactory.Create(conf).Gc(req, valid).Select(r => r.Address)); }
-            catch (Exception e) { errors.Add(e); }
+            errors.Try(() => IpamFactory.Create(conf).Gc(req, valid, stale =>
+            {
+                if (!conf.IpMasq || stale.Count == 0) return;
+                errors.Try(() =>
+                {
+                    using var fw = AttachmentFirewall.Open();
+                    fw.RemoveMasquerade(network, stale);
+                });
+            }));
         }
 
         var remaining = new HashSet<string>();
-        try
+        errors.Try(() =>
         {
             using RouteClient host = RouteClient.Open();
             foreach (LinkInfo link in host.DumpLinks())
             {
                 remaining.Add(link.Name);
-                if (link.Kind != "veth" || !HostVeth.TryParseAlias(link.Alias, out var n, out var c, out var i)) continue;
-                if (n != network || valid.Contains((c, i))) continue;
-                try
+                if (link.Kind != "veth" || !HostVeth.IsStale(link.Alias, network, tokens)) continue;
+                errors.Try(() =>
                 {
-                    host.Do(b => Messages.DelLink(b, link.Index), $"deleting stale veth \"{link.Name}\"", Errno.ENODEV);
+                    host.Send(b => b.DeleteLink(link.Index, $"deleting stale veth \"{link.Name}\"", Errno.ENODEV));
                     remaining.Remove(link.Name);
-                }
-                catch (Exception e) { errors.Add(e); }
+                });
             }
-        }
-        catch (Exception e) { errors.Add(e); }
+        });
 
-        if (conf.IpMasq || conf.MacSpoofChk)
+        if (conf.MacSpoofChk)
         {
-            try
+            errors.Try(() =>
             {
-                using NftFirewall fw = NftFirewall.Open();
-                if (conf.IpMasq && released.Count > 0) fw.RemoveMasquerade(network, released);
-                if (conf.MacSpoofChk) fw.GcMacSpoofCheck(remaining);
-            }
-            catch (Exception e) { errors.Add(e); }
+                using var fw = AttachmentFirewall.Open();
+                fw.GcMacSpoofCheck(remaining);
+            });
         }
 
         errors.ThrowIfAny("GC could not remove everything", "every other step completed; GC can be retried safely");

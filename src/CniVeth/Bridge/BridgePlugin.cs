@@ -1,6 +1,5 @@
 using CniVeth.Cni;
 using CniVeth.Ipam;
-using CniVeth.Namespaces;
 
 namespace CniVeth.Bridge;
 
@@ -15,21 +14,7 @@ internal sealed partial class BridgePlugin : ICniPlugin
 
     public void Status(CniRequest request)
     {
-        NetConfValidator.ValidateBridge(request.Conf, request.Version);
+        BridgeConfig.Validate(request.Conf, request.Version);
         if (request.Conf.HasIpam) IpamFactory.Create(request.Conf).Status(request);
-    }
-
-    /// <summary>Opens CNI_NETNS, turning its problems into CNI errors a person can act on.</summary>
-    private static NetNamespace OpenContainerNetNs(string path)
-    {
-        try
-        {
-            return NetNamespace.Open(path);
-        }
-        catch (NetNamespaceException e)
-        {
-            throw new CniException(e.Problem == NetNsProblem.NotFound ? ErrorCode.UnknownContainer : ErrorCode.InvalidEnvironment,
-                e.Message, "CNI_NETNS must name the container's network namespace (e.g. /proc/<pid>/ns/net or /run/netns/<name>)");
-        }
     }
 }

@@ -18,26 +18,26 @@ internal static class BridgeVlans
     /// <summary>Does the config ask for VLANs (and, on a new bridge, for VLAN filtering)?</summary>
     public static bool Wanted(NetConf conf) => conf.Vlan != 0 || conf.VlanTrunk is { Count: > 0 };
 
-    /// <summary>Appends the port's VLAN requests to a batch; returns how many messages were added (0..2).</summary>
-    public static int Encode(NetlinkMessageBuilder b, int portIndex, NetConf conf)
+    /// <summary>The port's VLAN requests, in order (none when the config has no VLANs).</summary>
+    public static List<(bool Delete, List<PortVlan> Vlans)> Requests(NetConf conf)
     {
-        if (!Wanted(conf)) return 0;
-        int n = 0;
-        if (!conf.PreserveDefaultVlan)
-        {
-            Messages.PortVlans(b, portIndex, delete: true, [new PortVlan(1, Rtnl.MaxVlanId)]);
-            n++;
-        }
-        Messages.PortVlans(b, portIndex, delete: false, Entries(conf));
-        return n + 1;
+        var requests = new List<(bool, List<PortVlan>)>();
+        if (!Wanted(conf)) return requests;
+        if (!conf.PreserveDefaultVlan) requests.Add((true, [new PortVlan(1, Rtnl.MaxVlanId)]));
+        requests.Add((false, Entries(conf)));
+        return requests;
     }
+
+    /// <summary>Adds the port's VLAN requests to a batch.</summary>
+    public static List<NetlinkOp> AddTo(RouteBatch batch, LinkInfo port, NetConf conf) =>
+        Requests(conf).ConvertAll(r => batch.SetPortVlans(port.Index, r.Delete, r.Vlans, $"setting VLANs on bridge port \"{port.Name}\""));
 
     /// <summary>The additions in order: tagged trunk ranges, then the native VLAN (so its flags win when
     /// the trunk also lists it). The access VLAN is kept out of the trunk: re-adding it tagged would
     /// strip its PVID/untagged flags.</summary>
     public static List<PortVlan> Entries(NetConf conf)
     {
-        var entries = Ranges(NetConfValidator.ValidatedTrunkVids(conf).Where(v => v != conf.Vlan));
+        var entries = Ranges(BridgeConfig.ValidatedTrunkVids(conf).Where(v => v != conf.Vlan));
         if (conf.Vlan != 0) entries.Add(new PortVlan((ushort)conf.Vlan, (ushort)conf.Vlan, Access));
         else if (conf.VlanTrunk is { Count: > 0 }) entries.Add(new PortVlan(1, 1, Access));
         return entries;
@@ -81,7 +81,7 @@ internal static class BridgeVlans
         var keys = new List<string>();
         if (conf.Vlan != 0) keys.Add($"\"vlan\": {conf.Vlan}");
         if (conf.VlanTrunk is { Count: > 0 })
-            keys.Add("\"vlanTrunk\": " + string.Join(",", Ranges(NetConfValidator.ValidatedTrunkVids(conf))
+            keys.Add("\"vlanTrunk\": " + string.Join(",", Ranges(BridgeConfig.ValidatedTrunkVids(conf))
                 .Select(r => r.First == r.Last ? $"{r.First}" : $"{r.First}-{r.Last}")));
         return new CniException(ErrorCode.UnsupportedField,
             $"bridge VLAN filtering is not available in this kernel (CONFIG_BRIDGE_VLAN_FILTERING): {string.Join(" and ", keys)} cannot be used",

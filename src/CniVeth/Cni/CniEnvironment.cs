@@ -1,7 +1,7 @@
 namespace CniVeth.Cni;
 
 /// <summary>The CNI_* variables of one invocation.</summary>
-internal sealed class CniEnvironment
+internal sealed record CniEnvironment
 {
     public string Command { get; init; } = "";
     public string ContainerId { get; init; } = "";

@@ -17,17 +17,22 @@ internal static class ErrorCode
     public const int Internal = 999;
 }
 
-/// <summary>A failure that is reported to the runtime as a CNI error object on stdout.</summary>
-internal class CniException : Exception
+/// <summary>
+/// A failure that knows its CNI error code. The typed failures of the lower layers derive from it (a
+/// kernel errno from netlink, a namespace that cannot be used, a store file that cannot be written), so
+/// every failure reaches the runtime as the right error object without string matching (see CniError).
+/// </summary>
+internal abstract class CniFailure(string message, Exception? inner = null) : Exception(message, inner)
 {
-    public int Code { get; }
-    public string Details { get; }
+    public abstract int Code { get; }
+    public virtual string Details => "";
+}
 
-    public CniException(int code, string message, string details = "") : base(message)
-    {
-        Code = code;
-        Details = details;
-    }
+/// <summary>A failure with an explicit code and a hint for the person reading it.</summary>
+internal class CniException(int code, string message, string details = "") : CniFailure(message)
+{
+    public override int Code { get; } = code;
+    public override string Details { get; } = details;
 
     public static CniException Config(string message, string details = "") =>
         new(ErrorCode.InvalidNetworkConfig, message, details);

@@ -1,3 +1,5 @@
+using CniVeth.Values;
+
 namespace CniVeth.Cni;
 
 /// <summary>
@@ -31,7 +33,7 @@ internal static class EnvironmentValidator
     {
         if (containerId.Length == 0)
             throw new CniException(ErrorCode.UnknownContainer, "missing containerID");
-        if (!IsCniName(containerId))
+        if (!CniName.IsValid(containerId))
             throw new CniException(ErrorCode.InvalidEnvironment, "invalid characters in containerID", containerId);
     }
 
@@ -52,12 +54,7 @@ internal static class EnvironmentValidator
     {
         if (string.IsNullOrEmpty(name))
             throw new CniException(ErrorCode.InvalidNetworkConfig, "missing network name", "the config needs a \"name\"");
-        if (!IsCniName(name))
+        if (!CniName.IsValid(name))
             throw new CniException(ErrorCode.InvalidNetworkConfig, "invalid characters found in network name", name);
     }
-
-    /// <summary>^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$ (ASCII only, no trailing newline loophole).</summary>
-    public static bool IsCniName(string s) =>
-        s.Length > 0 && char.IsAsciiLetterOrDigit(s[0])
-        && s.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-');
 }

@@ -40,7 +40,7 @@ internal sealed class NetConf
     /// <summary>Kept raw: its shape depends on its own cniVersion (parsed by ResultParser).</summary>
     [JsonPropertyName("prevResult")] public RawJson? PrevResult { get; set; }
 
-    // GC (spec 1.1). libcni sends both spellings.
+    // GC (spec 1.1). libcni sends both spellings; read by ValidAttachments, in place.
     [JsonPropertyName("cni.dev/valid-attachments")] public RawJson? ValidAttachmentsSection { get; set; }
     [JsonPropertyName("cni.dev/attachments")] public RawJson? LegacyAttachmentsSection { get; set; }
 
@@ -53,8 +53,6 @@ internal sealed class NetConf
     internal Dns? Dns { get; set; }
     internal RuntimeConfig? RuntimeConfig { get; set; }
     internal ConfArgs? Args { get; set; }
-    internal List<Attachment>? ValidAttachments { get; set; }
-    internal List<Attachment>? LegacyAttachments { get; set; }
 
     // Diagnostics (never stdout).
     [JsonPropertyName("logFile")] public string? LogFile { get; set; }
@@ -63,14 +61,6 @@ internal sealed class NetConf
     /// <summary>Effective bridge name: the reference default is cni0.</summary>
     [JsonIgnore] public string BridgeName => string.IsNullOrEmpty(Bridge) ? "cni0" : Bridge!;
     [JsonIgnore] public bool HasIpam => !string.IsNullOrEmpty(Ipam?.Type);
-
-    /// <summary>GC's list of attachments to keep, from both key spellings (libcni sends both);
-    /// entries missing containerID or ifname are skipped.</summary>
-    public IReadOnlySet<(string ContainerId, string IfName)> ValidAttachmentSet() =>
-        (ValidAttachments ?? []).Concat(LegacyAttachments ?? [])
-            .Where(a => a is { ContainerId.Length: > 0, IfName.Length: > 0 })
-            .Select(a => (a.ContainerId!, a.IfName!))
-            .ToHashSet();
 }
 
 internal sealed class VlanTrunk
@@ -143,12 +133,6 @@ internal sealed class CniConfArgs
     [JsonPropertyName("mac")] public string? Mac { get; set; }
 }
 
-internal sealed class Attachment
-{
-    [JsonPropertyName("containerID")] public string? ContainerId { get; set; }
-    [JsonPropertyName("ifname")] public string? IfName { get; set; }
-}
-
 [JsonSourceGenerationOptions(
     GenerationMode = JsonSourceGenerationMode.Metadata,
     // Go's encoding/json matches keys case-insensitively: configs that work with the reference
@@ -163,5 +147,4 @@ internal sealed class Attachment
 [JsonSerializable(typeof(Dns))]
 [JsonSerializable(typeof(RuntimeConfig))]
 [JsonSerializable(typeof(ConfArgs))]
-[JsonSerializable(typeof(List<Attachment>))]
 internal sealed partial class CniJsonContext : JsonSerializerContext;

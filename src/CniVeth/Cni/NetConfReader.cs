@@ -48,13 +48,13 @@ internal static partial class NetConfReader
         if (conf is null)
             throw new CniException(ErrorCode.DecodeFailure, "error decoding network config: stdin must be a JSON object, got null");
         conf.PrevResult?.Within(json);
+        conf.ValidAttachmentsSection?.Within(json);
+        conf.LegacyAttachmentsSection?.Within(json);
         conf.CniVersions = Section(json, conf.CniVersionsSection, static () => Context.ListString, "cniVersions");
         conf.VlanTrunk = Section(json, conf.VlanTrunkSection, static () => Context.ListVlanTrunk, "vlanTrunk");
         conf.Dns = Section(json, conf.DnsSection, static () => Context.Dns, "dns");
         conf.RuntimeConfig = Section(json, conf.RuntimeConfigSection, static () => Context.RuntimeConfig, "runtimeConfig");
         conf.Args = Section(json, conf.ArgsSection, static () => Context.ConfArgs, "args");
-        conf.ValidAttachments = Section(json, conf.ValidAttachmentsSection, static () => Context.ListAttachment, "cni.dev/valid-attachments");
-        conf.LegacyAttachments = Section(json, conf.LegacyAttachmentsSection, static () => Context.ListAttachment, "cni.dev/attachments");
         return conf;
     }
 

@@ -1,4 +1,5 @@
 using System.Net;
+using CniVeth.Values;
 
 namespace CniVeth.Cni;
 
@@ -18,7 +19,7 @@ internal static class RequestedValues
             : !string.IsNullOrEmpty(args.Mac) ? (args.Mac, "CNI_ARGS MAC")
             : ((string?)null, "");
         if (value is null) return null;
-        return AddressText.TryParseMac(value, out var mac, out var problem)
+        return MacAddress.TryNormalize(value, out var mac, out var problem)
             ? mac
             : throw CniException.Config($"invalid MAC address \"{value}\" in {source}: {problem}");
     }
@@ -41,7 +42,7 @@ internal static class RequestedValues
         if (texts is null) return;
         foreach (var text in texts)
         {
-            if (!AddressText.TryParseIpMaybeCidr(text, out var ip))
+            if (!IpText.TryParseIpMaybeCidr(text, out var ip))
                 throw CniException.Config($"invalid IP address \"{text}\" in {source}",
                     "expected an address such as 10.88.0.5 or 2001:db8::5, optionally with /prefix");
             if (!into.Contains(ip)) into.Add(ip);

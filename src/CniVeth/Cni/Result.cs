@@ -1,18 +1,7 @@
 using System.Net;
+using CniVeth.Values;
 
 namespace CniVeth.Cni;
-
-/// <summary>An address with its prefix length, e.g. 10.88.0.5/24 (host bits allowed, unlike IPNetwork).</summary>
-internal readonly record struct CidrAddress(IPAddress Address, int PrefixLength)
-{
-    public bool IsIPv4 => Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork;
-    // Concatenation, not interpolation: an interpolated int goes through ArrayPool, whose first use
-    // calibrates a per-CPU cache (~100 µs) in a process that lives a few milliseconds.
-    public override string ToString() => Address + "/" + PrefixLength.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-    /// <summary>Strict parse of "addr/prefix" (see AddressText).</summary>
-    public static bool TryParse(string? text, out CidrAddress cidr) => AddressText.TryParseCidr(text, out cidr);
-}
 
 /// <summary>The one internal result model, shaped like spec 1.1. Converted on output (ResultWriter).</summary>
 internal sealed class Result

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using CniVeth.Values;
 
 namespace CniVeth.Cni;
 
@@ -143,7 +144,7 @@ internal static class ResultParser
     {
         string? text = OptionalString(obj, name, path);
         if (text is null) return null;
-        return AddressText.TryParseIp(text, out var ip)
+        return IpText.TryParseIp(text, out var ip)
             ? ip
             : throw CniException.Config($"{path}.{name}: invalid IP address \"{text}\"");
     }
@@ -152,7 +153,7 @@ internal static class ResultParser
     {
         string? text = OptionalString(obj, name, path)
             ?? throw CniException.Config($"{path}.{name}: missing (an address/prefix such as 10.88.0.5/24 is required)");
-        return AddressText.TryParseCidr(text, out var cidr)
+        return IpText.TryParseCidr(text, out var cidr)
             ? cidr
             : throw CniException.Config($"{path}.{name}: invalid CIDR \"{text}\"");
     }

@@ -26,8 +26,7 @@ internal enum VerbLogLevel
 /// </summary>
 internal sealed class VerbLog
 {
-    private const int O_APPEND = 0x400;
-    private const int FileMode = 0x1A0; // 0640: container IDs and addresses are not for everyone
+    private const uint FileMode = 0x1A0; // 0640: container IDs and addresses are not for everyone
 
     private readonly string _path;
     private readonly VerbLogLevel _level;
@@ -51,8 +50,6 @@ internal sealed class VerbLog
         _debugFields = debugFields;
     }
 
-    public VerbLogLevel Level => _level;
-    public string Path => _path;
 
     /// <summary>The log of one invocation, or null when the config asks for none (or for an unusable
     /// one: a relative path is ignored with a note on stderr, never written relative to the runtime's cwd).</summary>
@@ -97,7 +94,7 @@ internal sealed class VerbLog
     /// <summary>Appends the verb's line (if the level wants it). Never throws.</summary>
     /// <param name="startedTimestamp">Stopwatch.GetTimestamp() at the start of the invocation.</param>
     /// <param name="error">The failure the runtime was told about, or null on success.</param>
-    public void End(long startedTimestamp, Exception? error, DateTimeOffset? now = null)
+    public void End(long startedTimestamp, CniError? error, DateTimeOffset? now = null)
     {
         try
         {
@@ -112,7 +109,11 @@ internal sealed class VerbLog
         }
     }
 
-    internal string FormatLine(DateTimeOffset time, double durationMs, Exception? error)
+    internal string FormatLine(DateTimeOffset time, double durationMs, Exception? error) =>
+        FormatLine(time, durationMs, error is null ? null : CniError.From(error));
+
+    /// <param name="error">As the runtime was told (the same mapping as the error reply).</param>
+    internal string FormatLine(DateTimeOffset time, double durationMs, CniError? error)
     {
         var sb = new StringBuilder(160);
         sb.Append(time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
@@ -121,17 +122,14 @@ internal sealed class VerbLog
         Field(sb, "container", _containerId);
         Field(sb, "ifname", _ifName);
         sb.Append(" duration_ms=").Append(Math.Max(0, durationMs).ToString("0.0", CultureInfo.InvariantCulture));
-        if (error is null)
+        if (error is not { } e)
         {
             sb.Append(" result=ok");
         }
         else
         {
-            if (error is AggregateException { InnerExceptions.Count: 1 } aggregate) error = aggregate.InnerExceptions[0];
-            int code = error is CniException cni ? cni.Code : ErrorCode.Internal;
-            string msg = error is CniException ? error.Message : $"internal error: {error.Message}";
-            sb.Append(" result=error code=").Append(code.ToString(CultureInfo.InvariantCulture));
-            Field(sb, "msg", msg, alwaysQuote: true);
+            sb.Append(" result=error code=").Append(e.Code.ToString(CultureInfo.InvariantCulture));
+            Field(sb, "msg", e.Message, alwaysQuote: true);
         }
         Field(sb, "plugin", _plugin);
         if (_debugFields is not null) sb.Append(_debugFields);
@@ -207,15 +205,12 @@ internal sealed class VerbLog
     }
 
     /// <summary>One write(2) on an O_APPEND descriptor: lines from concurrent plugin processes never interleave.</summary>
-    private static unsafe void Append(string path, byte[] bytes)
+    private static void Append(string path, byte[] bytes)
     {
         // O_NONBLOCK: a FIFO as logFile fails (ENXIO without a reader) instead of blocking every call.
-        using SafeFd fd = Interop.Libc.OpenFd(path, Interop.Libc.OpenFlags.O_WRONLY | Interop.Libc.OpenFlags.O_CREAT | O_APPEND | Interop.Libc.OpenFlags.O_NONBLOCK, FileMode);
+        using SafeFd fd = Interop.Libc.Open(path, Interop.Libc.O_WRONLY | Interop.Libc.O_CREAT | Interop.Libc.O_APPEND | Interop.Libc.O_NONBLOCK, FileMode);
         if (fd.IsInvalid) return;
-        fixed (byte* p = bytes)
-        {
-            Interop.Libc.Write(fd.Fd, p, bytes.Length);
-        }
+        Interop.Libc.Write(fd, bytes);
     }
 
     private static void Note(TextWriter? stderr, string text)

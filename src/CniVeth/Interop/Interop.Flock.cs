@@ -4,14 +4,12 @@ internal static partial class Interop
 {
     internal static partial class Libc
     {
-        internal static class FlockOperations
-        {
-            public const int LOCK_EX = 2;
-            public const int LOCK_NB = 4;
-            public const int LOCK_UN = 8;
-        }
+        // Not in Tmds.LibC 0.5.0.
+        internal const int LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
 
         [LibraryImport(Libraries.Libc, EntryPoint = "flock", SetLastError = true)]
-        internal static partial int Flock(int fd, int operation);
+        private static partial int FlockRaw(int fd, int operation);
+
+        internal static int Flock(SafeFd fd, int operation) => FlockRaw(fd.Fd, operation);
     }
 }

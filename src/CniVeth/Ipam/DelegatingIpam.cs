@@ -12,15 +12,16 @@ internal sealed class DelegatingIpam(string pluginType) : IIpam
 
     public Result Add(CniRequest request) => DelegateResultParser.ParseResult(Run(request, "ADD"), pluginType, request.Version);
 
-    public IReadOnlyList<IPAddress> Del(CniRequest request)
+    public IReadOnlyList<IPAddress> Del(CniRequest request, Action<ReleaseScope>? beforeRelease = null)
     {
+        beforeRelease?.Invoke(new ReleaseScope([], null)); // a delegate does not say what it holds
         Run(request, "DEL");
         return []; // a delegate does not say what it released
     }
 
     public void Check(CniRequest request) => Run(request, "CHECK");
 
-    public IReadOnlyList<ReleasedAddress> Gc(CniRequest request, IReadOnlySet<(string ContainerId, string IfName)> valid)
+    public IReadOnlyList<ReleasedAddress> Gc(CniRequest request, ValidAttachments valid, Action<IReadOnlyList<IPAddress>>? beforeRelease = null)
     {
         Run(request, "GC"); // the valid attachments travel in the stdin config
         return [];

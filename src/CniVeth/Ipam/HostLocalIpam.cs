@@ -1,6 +1,7 @@
 using System.Net;
 using Dns = CniVeth.Cni.Dns;
 using CniVeth.Cni;
+using CniVeth.Values;
 using CniVeth.Ipam.Allocation;
 using CniVeth.Ipam.Config;
 using CniVeth.Ipam.Store;
@@ -46,15 +47,20 @@ internal sealed class HostLocalIpam(StoreOptions options) : IIpam
 
     /// <summary>Needs only a valid name and dataDir: DEL must work even when the ranges are not
     /// passed again (e.g. runtime ipRanges) or were edited since ADD.</summary>
-    public IReadOnlyList<IPAddress> Del(CniRequest request)
+    public IReadOnlyList<IPAddress> Del(CniRequest request, Action<ReleaseScope>? beforeRelease = null)
     {
         var owner = OwnerOf(request);
         using var store = HostLocalStore.Open(StoreLocation.FromConf(request.Conf), options, create: false);
-        if (store is null) return [];
-        var released = store.ReleaseAll(owner);
+        if (store is null)
+        {
+            beforeRelease?.Invoke(new ReleaseScope([], _ => true)); // no store: nobody holds anything
+            return [];
+        }
         // Reference rule: files in the legacy id-only format are released only when nothing matched.
-        if (released.Count == 0) released = store.ReleaseAll(owner with { IfName = null });
-        return released;
+        var held = store.AddressesOf(owner);
+        if (held.Count == 0) owner = owner with { IfName = null };
+        beforeRelease?.Invoke(new ReleaseScope(held.Count > 0 ? held : store.AddressesOf(owner), a => !store.IsTaken(a)));
+        return store.ReleaseAll(owner);
     }
 
     public void Check(CniRequest request)
@@ -76,27 +82,26 @@ internal sealed class HostLocalIpam(StoreOptions options) : IIpam
             throw CniException.Internal($"host-local: reserved address {address} of container {owner.ContainerId} interface {owner.IfName} is missing from prevResult");
     }
 
-    public IReadOnlyList<ReleasedAddress> Gc(CniRequest request, IReadOnlySet<(string ContainerId, string IfName)> valid)
+    public IReadOnlyList<ReleasedAddress> Gc(CniRequest request, ValidAttachments valid, Action<IReadOnlyList<IPAddress>>? beforeRelease = null)
     {
         using var store = HostLocalStore.Open(StoreLocation.FromConf(request.Conf), options, create: false);
         if (store is null) return [];
-        var validIds = valid.Select(v => v.ContainerId).ToHashSet();
         var released = new List<ReleasedAddress>();
-        var errors = new List<string>();
-        foreach (var (address, owner) in store.ScanAll())
+        var errors = new TeardownErrors();
+        // Legacy id-only files carry no ifname: kept while their container is valid at all.
+        var stale = store.ScanAll().FindAll(r => r.Owner is not { } o || !valid.Protects(o.ContainerId, o.IfName));
+        beforeRelease?.Invoke(stale.ConvertAll(r => r.Address));
+        foreach (var (address, owner) in stale)
         {
-            // Legacy id-only files carry no ifname: kept while their container is valid at all.
-            bool keep = owner is { } o && (o.IsLegacy ? validIds.Contains(o.ContainerId) : valid.Contains((o.ContainerId, o.IfName!)));
-            if (keep) continue;
             try
             {
                 if (store.Remove(address))
                     released.Add(new ReleasedAddress(owner?.ContainerId ?? "", owner?.IfName ?? "", address));
             }
-            catch (CniException e) { errors.Add(e.Message); }
+            catch (StoreException e) { errors.Add(e); }
         }
         store.RebuildIndex();
-        if (errors.Count > 0) throw new CniException(ErrorCode.IoFailure, "GC: " + string.Join("; ", errors));
+        errors.ThrowIfAny("GC", "every other reservation was handled; GC can be retried safely");
         return released;
     }
 
@@ -119,7 +124,7 @@ internal sealed class HostLocalIpam(StoreOptions options) : IIpam
             store.ProbeWritable();
             return store;
         }
-        catch (CniException e) when (e.Code == ErrorCode.IoFailure)
+        catch (StoreException e) when (!e.Busy)
         {
             store?.Dispose();
             throw new CniException(ErrorCode.NotAvailable,

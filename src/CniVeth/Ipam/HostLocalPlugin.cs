@@ -16,14 +16,7 @@ internal sealed class HostLocalPlugin(IIpam ipam) : ICniPlugin
 
     public void Check(CniRequest request) => ipam.Check(request);
 
-    public void Gc(CniRequest request) => ipam.Gc(request, ValidAttachments(request.Conf));
+    public void Gc(CniRequest request) => ipam.Gc(request, ValidAttachments.FromConfig(request.Conf));
 
     public void Status(CniRequest request) => ipam.Status(request);
-
-    /// <summary>cni.dev/valid-attachments, or the older spelling cni.dev/attachments.</summary>
-    public static IReadOnlySet<(string ContainerId, string IfName)> ValidAttachments(NetConf conf) =>
-        (conf.ValidAttachments ?? conf.LegacyAttachments ?? [])
-            .Where(a => !string.IsNullOrEmpty(a.ContainerId))
-            .Select(a => (a.ContainerId!, a.IfName ?? ""))
-            .ToHashSet();
 }

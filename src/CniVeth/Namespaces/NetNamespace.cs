@@ -1,11 +1,26 @@
+using CniVeth.Cni;
+
 namespace CniVeth.Namespaces;
 
 /// <summary>Why a CNI_NETNS path could not be used.</summary>
-internal enum NetNsProblem { NotFound, NotANamespace }
+internal enum NetNsProblem { NotFound, NotANamespace, CannotEnter }
 
-internal sealed class NetNamespaceException(string message, NetNsProblem problem) : Exception(message)
+/// <summary>A namespace path that cannot be used: code 3 (unknown container) when it is gone, 4 (invalid
+/// environment) when it is not a network namespace, 999 when entering it failed.</summary>
+internal sealed class NetNamespaceException(string message, NetNsProblem problem) : CniFailure(message)
 {
     public NetNsProblem Problem { get; } = problem;
+
+    public override int Code => Problem switch
+    {
+        NetNsProblem.NotFound => ErrorCode.UnknownContainer,
+        NetNsProblem.NotANamespace => ErrorCode.InvalidEnvironment,
+        _ => ErrorCode.Internal,
+    };
+
+    public override string Details => Problem == NetNsProblem.CannotEnter
+        ? ""
+        : "CNI_NETNS must name the container's network namespace (e.g. /proc/<pid>/ns/net or /run/netns/<name>)";
 }
 
 /// <summary>
@@ -24,30 +39,29 @@ internal sealed class NetNamespace : IDisposable
     }
 
     /// <summary>Opens a netns file (bind mount under /run/netns or /proc/PID/ns/net) and checks it is one.</summary>
-    public static unsafe NetNamespace Open(string path)
+    public static NetNamespace Open(string path)
     {
         // O_NONBLOCK: a FIFO given as CNI_NETNS would otherwise block the open forever (it then fails the
         // nsfs check below like any other non-namespace file).
-        SafeFd fd = Interop.Libc.OpenFd(path, Interop.Libc.OpenFlags.O_RDONLY | Interop.Libc.OpenFlags.O_NONBLOCK);
+        SafeFd fd = Interop.Libc.Open(path, Interop.Libc.O_RDONLY | Interop.Libc.O_NONBLOCK);
         if (fd.IsInvalid)
         {
             int e = Errno.Last;
             throw new NetNamespaceException($"failed to open netns \"{path}\": {Errno.Describe(e)}",
-                e is Errno.ENOENT or Errno.ESRCH ? NetNsProblem.NotFound : NetNsProblem.NotANamespace);
+                e == Errno.ENOENT || e == Errno.ESRCH ? NetNsProblem.NotFound : NetNsProblem.NotANamespace);
         }
-        Interop.Libc.StatFs st;
-        if (Interop.Libc.FStatFs(fd, &st) != 0 || (st.Type != Interop.Libc.NSFS_MAGIC && st.Type != Interop.Libc.PROC_SUPER_MAGIC))
+        // Only nsfs files are namespaces (a /proc file such as /proc/PID/status is not), and nsfs holds every
+        // kind: /proc/PID/ns/mnt would pass the first check and fail setns later with a bare EINVAL.
+        if (Interop.Libc.FileSystemType(fd) != Interop.Libc.NSFS_MAGIC)
         {
             fd.Dispose();
-            throw new NetNamespaceException($"\"{path}\" is not a network namespace (unknown FS magic)", NetNsProblem.NotANamespace);
+            throw new NetNamespaceException($"\"{path}\" is not a network namespace (not an nsfs file)", NetNsProblem.NotANamespace);
         }
-        // nsfs holds every kind of namespace: /proc/PID/ns/mnt passes the magic check but setns(CLONE_NEWNET)
-        // would fail later with a bare EINVAL. The fd's link names the kind ("net:[4026531840]").
-        string? kind = new FileInfo($"/proc/self/fd/{fd.Fd}").LinkTarget;
-        if (kind is not null && kind.Contains(":[") && !kind.StartsWith("net:[", StringComparison.Ordinal))
+        int type = Interop.Libc.NamespaceType(fd);
+        if (type != Interop.Libc.CLONE_NEWNET)
         {
             fd.Dispose();
-            throw new NetNamespaceException($"\"{path}\" is not a network namespace (it is {kind})", NetNsProblem.NotANamespace);
+            throw new NetNamespaceException($"\"{path}\" is not a network namespace (namespace type 0x{type:x})", NetNsProblem.NotANamespace);
         }
         return new NetNamespace(fd, path);
     }
@@ -61,7 +75,7 @@ internal sealed class NetNamespace : IDisposable
     public T Run<T>(NetNamespace home, Func<T> action)
     {
         if (Interop.Libc.Setns(Fd, Interop.Libc.CLONE_NEWNET) != 0)
-            throw new NetNamespaceException($"failed to enter netns \"{Path}\": {Errno.Describe(Errno.Last)}", NetNsProblem.NotANamespace);
+            throw new NetNamespaceException($"failed to enter netns \"{Path}\": {Errno.Describe(Errno.Last)}", NetNsProblem.CannotEnter);
         try
         {
             return action();

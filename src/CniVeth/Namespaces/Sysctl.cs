@@ -5,26 +5,22 @@ namespace CniVeth.Namespaces;
 /// <summary>Reads and writes /proc/sys in the calling thread's network namespace (never execs sysctl).</summary>
 internal static class Sysctl
 {
-    public static unsafe string? Read(string key)
+    public static string? Read(string key)
     {
-        using SafeFd fd = Interop.Libc.OpenFd("/proc/sys/" + key, Interop.Libc.OpenFlags.O_RDONLY);
+        using SafeFd fd = Interop.Libc.Open("/proc/sys/" + key, Interop.Libc.O_RDONLY);
         if (fd.IsInvalid) return null;
-        byte* buf = stackalloc byte[64];
-        nint n = Interop.Libc.Read(fd.Fd, buf, 64);
-        return n < 0 ? null : Encoding.ASCII.GetString(buf, (int)n).Trim();
+        Span<byte> buf = stackalloc byte[64];
+        nint n = Interop.Libc.Read(fd, buf);
+        return n < 0 ? null : Encoding.ASCII.GetString(buf[..(int)n]).Trim();
     }
 
     /// <summary>Writes a value; throws with the key and errno on failure.</summary>
-    public static unsafe void Write(string key, string value)
+    public static void Write(string key, string value)
     {
-        using SafeFd fd = Interop.Libc.OpenFd("/proc/sys/" + key, Interop.Libc.OpenFlags.O_WRONLY);
+        using SafeFd fd = Interop.Libc.Open("/proc/sys/" + key, Interop.Libc.O_WRONLY);
         if (fd.IsInvalid) throw new IOException($"failed to set sysctl {key}={value}: {Errno.Describe(Errno.Last)}");
-        byte[] bytes = Encoding.ASCII.GetBytes(value);
-        fixed (byte* p = bytes)
-        {
-            if (Interop.Libc.Write(fd.Fd, p, bytes.Length) < 0)
-                throw new IOException($"failed to set sysctl {key}={value}: {Errno.Describe(Errno.Last)}");
-        }
+        if (Interop.Libc.Write(fd, Encoding.ASCII.GetBytes(value)) < 0)
+            throw new IOException($"failed to set sysctl {key}={value}: {Errno.Describe(Errno.Last)}");
     }
 
     /// <summary>Writes only when the current value differs (a write can have side effects, e.g. forwarding resets).</summary>

@@ -18,6 +18,8 @@ internal static class Nl
     public const ushort NLA_F_NESTED = 0x8000, NLA_F_NET_BYTEORDER = 0x4000, NLA_TYPE_MASK = 0x3fff;
 
     public const int NETLINK_ROUTE = 0, NETLINK_NETFILTER = 12;
+    /// <summary>SOL_NETLINK socket options (not in Tmds.LibC 0.5.0).</summary>
+    public const int NETLINK_EXT_ACK = 11, NETLINK_GET_STRICT_CHK = 12;
 
     public static int Align(int len) => (len + 3) & ~3;
 }

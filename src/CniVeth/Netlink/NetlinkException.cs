@@ -1,12 +1,15 @@
+using CniVeth.Cni;
+
 namespace CniVeth.Netlink;
 
-/// <summary>The kernel refused a netlink request. The message names the operation, the errno and,
-/// when the kernel sent one, its extended-ack text.</summary>
-internal sealed class NetlinkException : Exception
+/// <summary>The kernel refused a netlink request (code 999). The message names the operation, the errno
+/// and, when the kernel sent one, its extended-ack text.</summary>
+internal sealed class NetlinkException : CniFailure
 {
     public int Errno { get; }
     public string Operation { get; }
     public string? KernelMessage { get; }
+    public override int Code => ErrorCode.Internal;
 
     public NetlinkException(string operation, int errno, string? kernelMessage = null)
         : base(Format(operation, errno, kernelMessage))

@@ -65,7 +65,6 @@ internal sealed class NetlinkMessageBuilder
         return this;
     }
 
-    public NetlinkMessageBuilder Flag(ushort type) => Attr(type, ReadOnlySpan<byte>.Empty);
     public NetlinkMessageBuilder U8(ushort type, byte v) => Attr(type, [v]);
 
     public NetlinkMessageBuilder U16(ushort type, ushort v)
@@ -82,8 +81,6 @@ internal sealed class NetlinkMessageBuilder
         return Attr(type, b);
     }
 
-    public NetlinkMessageBuilder I32(ushort type, int v) => U32(type, unchecked((uint)v));
-
     public NetlinkMessageBuilder U16Be(ushort type, ushort v)
     {
         Span<byte> b = stackalloc byte[2];
@@ -95,13 +92,6 @@ internal sealed class NetlinkMessageBuilder
     {
         Span<byte> b = stackalloc byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(b, v);
-        return Attr(type, b);
-    }
-
-    public NetlinkMessageBuilder U64Be(ushort type, ulong v)
-    {
-        Span<byte> b = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64BigEndian(b, v);
         return Attr(type, b);
     }
 
@@ -120,16 +110,6 @@ internal sealed class NetlinkMessageBuilder
         _nests[_depth++] = _len;
         Span<byte> h = Reserve(Nl.AttrHeaderSize);
         BinaryPrimitives.WriteUInt16LittleEndian(h[2..], (ushort)(type | Nl.NLA_F_NESTED));
-        return this;
-    }
-
-    /// <summary>Like BeginNested, without NLA_F_NESTED: some old attributes (IFLA_LINKINFO) are parsed either way,
-    /// but a few (VETH_INFO_PEER's ifinfomsg payload) must not carry the flag.</summary>
-    public NetlinkMessageBuilder BeginNestedNoFlag(ushort type)
-    {
-        _nests[_depth++] = _len;
-        Span<byte> h = Reserve(Nl.AttrHeaderSize);
-        BinaryPrimitives.WriteUInt16LittleEndian(h[2..], type);
         return this;
     }
 

@@ -2,76 +2,99 @@ using System.Buffers.Binary;
 
 namespace CniVeth.Netlink;
 
-/// <summary>Outcome of one request of a batch: 0 or a positive errno, and the kernel's extack text.</summary>
-internal readonly record struct NetlinkAck(int Errno, string? KernelMessage)
-{
-    public bool Ok => Errno == 0;
-}
-
 /// <summary>
-/// A small synchronous netlink socket: sends a buffer of requests in one send, checks the sequence
-/// number of every reply, walks multipart dumps, turns NLMSG_ERROR into errno values and retries dumps
-/// interrupted by concurrent changes (NLM_F_DUMP_INTR). A socket stays bound to the network namespace it
-/// was created in, so one instance per namespace serves a whole command.
+/// A small synchronous netlink socket: sends requests, checks the sequence number of every reply, walks
+/// multipart dumps, turns NLMSG_ERROR into errno values and retries dumps interrupted by concurrent changes
+/// (NLM_F_DUMP_INTR). A socket stays bound to the network namespace it was created in, so one instance per
+/// namespace serves a whole command.
 /// </summary>
 internal sealed class NetlinkSocket : IDisposable
 {
     private const int RecvBufferSize = 64 * 1024;
     private const int DumpRetries = 5;
+    /// <summary>Every ack is its own skb of ~1 KB truesize in the socket's receive queue, so the default
+    /// 208 KB buffer overflows (ENOBUFS) at ~270 outstanding acks, and one send larger than the send
+    /// buffer is EMSGSIZE: requests that need not be atomic go out in chunks of this many messages/bytes.</summary>
+    internal const int ChunkMessages = 64, ChunkBytes = 32 * 1024;
+    /// <summary>Receive buffer asked for per ack of an atomic batch (which cannot be chunked).</summary>
+    private const int ReceiveBytesPerAck = 2048;
 
     private readonly SafeFd _fd;
     // One receive buffer for every socket: a command runs on one thread and its sockets take turns.
     [ThreadStatic] private static byte[]? t_recv;
     private readonly byte[] _recv = t_recv ??= GC.AllocateUninitializedArray<byte>(RecvBufferSize, pinned: true);
     private uint _seq;
+    private int _receiveBuffer; // what SO_RCVBUFFORCE was raised to, 0 = the kernel default
 
-    private NetlinkSocket(SafeFd fd)
+    /// <summary>A socket over an already open descriptor (tests give it one end of a socketpair).</summary>
+    internal NetlinkSocket(SafeFd fd)
     {
         _fd = fd;
         _seq = (uint)Environment.TickCount;
     }
 
     /// <summary>Opens a socket in the calling thread's current network namespace.</summary>
-    public static unsafe NetlinkSocket Open(int protocol)
+    public static NetlinkSocket Open(int protocol)
     {
-        int fd = Interop.Libc.Socket(Interop.Libc.AF_NETLINK, Interop.Libc.SOCK_RAW | Interop.Libc.SOCK_CLOEXEC, protocol);
-        if (fd < 0) throw new NetlinkException("opening netlink socket", Errno.Last);
-        var safe = new SafeFd(fd);
-        var addr = new Interop.Libc.SockaddrNl { Family = Interop.Libc.AF_NETLINK };
-        if (Interop.Libc.Bind(safe, &addr, sizeof(Interop.Libc.SockaddrNl)) != 0)
+        SafeFd safe = Interop.Libc.Socket(Interop.Libc.AF_NETLINK, Interop.Libc.SOCK_RAW, protocol);
+        if (safe.IsInvalid) throw new NetlinkException("opening netlink socket", Errno.Last);
+        if (Interop.Libc.BindNetlink(safe) != 0)
         {
             int e = Errno.Last;
             safe.Dispose();
             throw new NetlinkException("binding netlink socket", e);
         }
-        int one = 1;
         // Extended acks give the kernel's own reason text; strict checking makes dump filters exact.
         // Both are best effort: old kernels lack them.
-        Interop.Libc.SetSockOpt(safe, Interop.Libc.SOL_NETLINK, Interop.Libc.NETLINK_EXT_ACK, &one, sizeof(int));
+        Interop.Libc.SetSockOptInt(safe, Interop.Libc.SOL_NETLINK, Nl.NETLINK_EXT_ACK, 1);
         if (protocol == Nl.NETLINK_ROUTE)
-            Interop.Libc.SetSockOpt(safe, Interop.Libc.SOL_NETLINK, Interop.Libc.NETLINK_GET_STRICT_CHK, &one, sizeof(int));
+            Interop.Libc.SetSockOptInt(safe, Interop.Libc.SOL_NETLINK, Nl.NETLINK_GET_STRICT_CHK, 1);
         return new NetlinkSocket(safe);
     }
 
-    /// <summary>Sends every message of the batch in one send and returns one ack per message that asked
-    /// for one (NLM_F_ACK), in order. Data replies (e.g. to NLM_F_ECHO) are ignored.</summary>
-    public NetlinkAck[] Execute(NetlinkMessageBuilder batch) => ExecuteCore(batch, null);
-
-    /// <summary>Execute for an nfnetlink batch (NFNL_MSG_BATCH_BEGIN ... END): when the kernel rejects the
-    /// batch as a whole (no CAP_NET_ADMIN, unknown subsystem, malformed batch) it answers the batch header,
-    /// which asked for no ack, and sends nothing else; that error is thrown as a NetlinkException naming
-    /// <paramref name="operation"/> instead of waiting forever for the inner acks.</summary>
-    public NetlinkAck[] ExecuteBatch(NetlinkMessageBuilder batch, string operation) => ExecuteCore(batch, operation);
-
-    private NetlinkAck[] ExecuteCore(NetlinkMessageBuilder batch, string? failOnUnrequested)
+    /// <summary>Sends the requests (in order; in chunks when there are many, see ChunkMessages) and returns
+    /// one ack per message that asked for one (NLM_F_ACK), in order. Data replies (e.g. to NLM_F_ECHO) are
+    /// ignored.</summary>
+    public NetlinkAck[] Execute(NetlinkMessageBuilder requests)
     {
-        uint first = Send(batch, out int count);
+        var acks = new List<NetlinkAck>(requests.Count);
+        int start = 0;
+        while (start < requests.Count)
+        {
+            // At least one message per chunk; more while the chunk stays within both limits.
+            int end = start + 1;
+            while (end < requests.Count && end - start < ChunkMessages
+                   && EndOf(requests, end) - requests.MessageOffsets[start] <= ChunkBytes)
+                end++;
+            acks.AddRange(ExecuteRange(requests, start, end, null));
+            start = end;
+        }
+        return acks.ToArray();
+    }
+
+    private static int EndOf(NetlinkMessageBuilder messages, int index) =>
+        index + 1 < messages.Count ? messages.MessageOffsets[index + 1] : messages.Span.Length;
+
+    /// <summary>Sends an nfnetlink batch (NFNL_MSG_BATCH_BEGIN ... END) in one piece, as the kernel applies it
+    /// atomically. When the kernel rejects the batch as a whole (no CAP_NET_ADMIN, unknown subsystem, malformed
+    /// batch) it answers the batch header, which asked for no ack, and sends nothing else; that error is thrown
+    /// as a NetlinkException naming <paramref name="operation"/> instead of waiting forever for the inner acks.</summary>
+    public NetlinkAck[] ExecuteBatch(NetlinkMessageBuilder batch, string operation)
+    {
+        EnsureReceiveBuffer(batch.Count * ReceiveBytesPerAck);
+        return ExecuteRange(batch, 0, batch.Count, operation);
+    }
+
+    private NetlinkAck[] ExecuteRange(NetlinkMessageBuilder batch, int from, int to, string? failOnUnrequested)
+    {
+        uint first = Send(batch, from, to);
+        int count = to - from;
         var acks = new NetlinkAck[count];
         var pending = new bool[count];
         var asked = new List<int>(count); // messages that requested an ack, in order
         for (int i = 0; i < count; i++)
         {
-            ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(batch.Span[(batch.MessageOffsets[i] + 6)..]);
+            ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(batch.Span[(batch.MessageOffsets[from + i] + 6)..]);
             if ((flags & Nl.F_ACK) != 0) { pending[i] = true; asked.Add(i); }
         }
         int waiting = asked.Count;
@@ -100,18 +123,21 @@ internal sealed class NetlinkSocket : IDisposable
         return asked.ConvertAll(i => acks[i]).ToArray();
     }
 
-    /// <summary>One request with NLM_F_ACK; throws NetlinkException naming <paramref name="operation"/>.</summary>
-    public void Request(NetlinkMessageBuilder message, string operation)
+    /// <summary>Raises the receive buffer (root may exceed net.core.rmem_max) when many acks will be
+    /// outstanding at once; best effort, and never lowered.</summary>
+    private void EnsureReceiveBuffer(int bytes)
     {
-        NetlinkAck ack = Execute(message)[0];
-        if (!ack.Ok) throw new NetlinkException(operation, ack.Errno, ack.KernelMessage);
+        if (bytes <= 200 * 1024 || bytes <= _receiveBuffer) return;
+        bytes = Math.Min(bytes, 64 << 20);
+        if (Interop.Libc.SetSockOptInt(_fd, Interop.Libc.SOL_SOCKET, Interop.Libc.SO_RCVBUFFORCE, bytes) == 0)
+            _receiveBuffer = bytes;
     }
 
     /// <summary>A get request answered by one message, or null when the kernel answers one of
     /// <paramref name="absent"/> errnos (e.g. ENODEV for a missing link).</summary>
     public byte[]? Get(NetlinkMessageBuilder message, string operation, int absent1 = 0, int absent2 = 0)
     {
-        uint seq = Send(message, out _);
+        uint seq = Send(message, 0, message.Count);
         while (true)
         {
             int n = Receive();
@@ -139,7 +165,7 @@ internal sealed class NetlinkSocket : IDisposable
         {
             var messages = new List<byte[]>();
             bool interrupted = false;
-            uint seq = Send(request, out _);
+            uint seq = Send(request, 0, request.Count);
             bool done = false;
             while (!done)
             {
@@ -166,47 +192,46 @@ internal sealed class NetlinkSocket : IDisposable
 
     public void Dispose() => _fd.Dispose();
 
-    private unsafe uint Send(NetlinkMessageBuilder batch, out int count)
+    /// <summary>Numbers messages [from, to) with consecutive sequence numbers and sends them in one send;
+    /// returns the first number.</summary>
+    private uint Send(NetlinkMessageBuilder batch, int from, int to)
     {
-        count = batch.Count;
+        int count = to - from;
         uint first = unchecked(++_seq);
         _seq = unchecked(first + (uint)count - 1);
         Span<byte> buf = batch.MutableSpan;
         for (int i = 0; i < count; i++)
         {
-            int off = batch.MessageOffsets[i];
+            int off = batch.MessageOffsets[from + i];
             BinaryPrimitives.WriteUInt32LittleEndian(buf[(off + 8)..], unchecked(first + (uint)i));
         }
-        fixed (byte* p = buf)
+        int startByte = batch.MessageOffsets[from];
+        int endByte = to < batch.Count ? batch.MessageOffsets[to] : buf.Length;
+        ReadOnlySpan<byte> bytes = buf[startByte..endByte];
+        while (true)
         {
-            while (true)
-            {
-                nint sent = Interop.Libc.Send(_fd, p, buf.Length, 0);
-                if (sent >= 0) break;
-                int e = Errno.Last;
-                if (e == Errno.EINTR) continue;
-                throw new NetlinkException("sending netlink request", e);
-            }
+            nint sent = Interop.Libc.Send(_fd, bytes, 0);
+            if (sent >= 0) break;
+            int e = Errno.Last;
+            if (e == Errno.EINTR) continue;
+            throw new NetlinkException("sending netlink request", e);
         }
         return first;
     }
 
-    private unsafe int Receive()
+    private int Receive()
     {
-        fixed (byte* p = _recv)
+        while (true)
         {
-            while (true)
+            nint n = Interop.Libc.Recv(_fd, _recv, Interop.Libc.MSG_TRUNC);
+            if (n >= 0)
             {
-                nint n = Interop.Libc.Recv(_fd, p, _recv.Length, Interop.Libc.MSG_TRUNC);
-                if (n >= 0)
-                {
-                    if (n > _recv.Length) throw new NetlinkException("receiving netlink reply (truncated)", Errno.ENOBUFS);
-                    return (int)n;
-                }
-                int e = Errno.Last;
-                if (e == Errno.EINTR) continue;
-                throw new NetlinkException("receiving netlink reply", e);
+                if (n > _recv.Length) throw new NetlinkException("receiving netlink reply (truncated)", Errno.ENOBUFS);
+                return (int)n;
             }
+            int e = Errno.Last;
+            if (e == Errno.EINTR) continue;
+            throw new NetlinkException("receiving netlink reply", e);
         }
     }
 

@@ -8,20 +8,6 @@ public class NetConfTests
     private static NetConf Parse(string json) => NetConfReader.Parse(Encoding.UTF8.GetBytes(json));
 
     [Fact]
-    public void GcAttachmentsMergeBothSpellings()
-    {
-        var conf = Parse("""
-            {"cniVersion":"1.1.0","name":"n",
-             "cni.dev/valid-attachments":[{"containerID":"a","ifname":"eth0"},{"containerID":"","ifname":"eth0"}],
-             "cni.dev/attachments":[{"containerID":"a","ifname":"eth0"},{"containerID":"b","ifname":"eth1"}]}
-            """);
-        Assert.Equal(new HashSet<(string, string)> { ("a", "eth0"), ("b", "eth1") }, conf.ValidAttachmentSet());
-    }
-
-    [Fact]
-    public void NoAttachmentsIsEmpty() => Assert.Empty(Parse("""{"name":"n"}""").ValidAttachmentSet());
-
-    [Fact]
     public void EveryBridgeAndHostLocalKeyIsRead()
     {
         var c = Parse("""

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using CniVeth.Cni;
+using CniVeth.Values;
 
 namespace CniVeth.UnitTests.Cni;
 
@@ -42,7 +43,11 @@ public class RequestedValuesTests
     }
 
     [Fact]
-    public void MacBytes() => Assert.Equal(new byte[] { 0xc2, 0x11, 0x22, 0x33, 0x44, 0x55 }, AddressText.MacBytes("c2:11:22:33:44:55"));
+    public void MacBytes()
+    {
+        Assert.True(MacAddress.TryParse("c2:11:22:33:44:55", out byte[] mac, out _));
+        Assert.Equal(new byte[] { 0xc2, 0x11, 0x22, 0x33, 0x44, 0x55 }, mac);
+    }
 
     [Fact]
     public void IpsMergeRuntimeConfigThenArgsAndIgnorePrefixes()

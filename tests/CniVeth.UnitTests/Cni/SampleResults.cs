@@ -1,5 +1,6 @@
 using System.Net;
 using CniVeth.Cni;
+using CniVeth.Values;
 
 namespace CniVeth.UnitTests.Cni;
 

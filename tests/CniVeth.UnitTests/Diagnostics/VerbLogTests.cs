@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using CniVeth.Cni;
 using CniVeth.Diagnostics;
 using CniVeth.UnitTests.Cni;
+using CniVeth.UnitTests.Skel;
 
 namespace CniVeth.UnitTests.Diagnostics;
 
@@ -174,7 +175,7 @@ public sealed class VerbLogTests : IDisposable
     {
         var conf = new NetConf { Name = "n", CniVersion = "1.0.0", LogFile = LogPath };
         var log = VerbLog.Start("host-local (cniveth)", "ADD", conf, new CniEnvironment { ContainerId = "c", IfName = "eth0" })!;
-        string line = log.FormatLine(new DateTimeOffset(2024, 5, 1, 14, 0, 0, 7, TimeSpan.FromHours(2)), 3.14159, null);
+        string line = log.FormatLine(new DateTimeOffset(2024, 5, 1, 14, 0, 0, 7, TimeSpan.FromHours(2)), 3.14159, (Exception?)null);
         Assert.Equal("2024-05-01T12:00:00.007Z ADD network=n container=c ifname=eth0 duration_ms=3.1 result=ok plugin=host-local\n", line);
     }
 }

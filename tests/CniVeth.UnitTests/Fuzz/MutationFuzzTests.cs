@@ -7,6 +7,8 @@ using CniVeth.Ipam.Config;
 using CniVeth.Netlink;
 using CniVeth.Netlink.Route;
 using CniVeth.UnitTests.Cni;
+using CniVeth.Skel;
+using CniVeth.UnitTests.Skel;
 
 namespace CniVeth.UnitTests.Fuzz;
 
@@ -112,12 +114,12 @@ public class MutationFuzzTests
         public Result Add(CniRequest r) { Parse(r); return new Result(); }
         public void Del(CniRequest r) => Parse(r);
         public void Check(CniRequest r) => Parse(r);
-        public void Gc(CniRequest r) { Parse(r); _ = r.Conf.ValidAttachmentSet(); }
+        public void Gc(CniRequest r) { Parse(r); _ = ValidAttachments.FromConfig(r.Conf); }
         public void Status(CniRequest r) => Parse(r);
 
         private static void Parse(CniRequest r)
         {
-            NetConfValidator.ValidateBridge(r.Conf, r.Version);
+            BridgeConfig.Validate(r.Conf, r.Version);
             _ = r.Mac;
             if (r.Conf.Ipam?.Type == "host-local") _ = IpamConfig.FromRequest(r);
         }

@@ -5,6 +5,7 @@ using CniVeth.Ipam.Config;
 using CniVeth.Netlink;
 using CniVeth.Netlink.Route;
 using CniVeth.UnitTests.Cni;
+using CniVeth.UnitTests.Skel;
 
 namespace CniVeth.UnitTests.Fuzz;
 

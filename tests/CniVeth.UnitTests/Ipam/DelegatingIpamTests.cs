@@ -1,5 +1,6 @@
 using CniVeth.Cni;
 using CniVeth.Ipam;
+using CniVeth.UnitTests.Skel;
 
 namespace CniVeth.UnitTests.Ipam;
 
@@ -83,13 +84,4 @@ public class DelegatingIpamTests : IDisposable
         Assert.Equal("dhcp", Assert.IsType<DelegatingIpam>(IpamFactory.Create(conf)).PluginType);
     }
 
-    [Fact]
-    public void GcAcceptsBothAttachmentKeys()
-    {
-        var current = new NetConf { ValidAttachments = [new Attachment { ContainerId = "a", IfName = "eth0" }] };
-        var older = new NetConf { LegacyAttachments = [new Attachment { ContainerId = "b", IfName = "eth1" }] };
-        Assert.Contains(("a", "eth0"), HostLocalPlugin.ValidAttachments(current));
-        Assert.Contains(("b", "eth1"), HostLocalPlugin.ValidAttachments(older));
-        Assert.Empty(HostLocalPlugin.ValidAttachments(new NetConf()));
-    }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using CniVeth.Cni;
+using CniVeth.Values;
 
 namespace CniVeth.UnitTests.Ipam;
 
@@ -179,7 +180,8 @@ public class HostLocalIpamTests : IDisposable
         Add(conf, "keep", "eth1");
         File.WriteAllText(Path.Combine(_f.NetDir, "10.1.2.100"), "keep");
         File.WriteAllText(Path.Combine(_f.NetDir, "10.1.2.101"), "");
-        var valid = new HashSet<(string, string)> { ("keep", "eth0") };
+        var valid = new ValidAttachments();
+        valid.Add("keep", "eth0");
         var released = _f.Ipam.Gc(IpamFixture.Request(conf), valid);
         Assert.Equal(["10.1.2.101", "10.1.2.3", "10.1.2.4"], released.Select(r => r.Address.ToString()).Order());
         Assert.Contains(released, r => r is { ContainerId: "drop", IfName: "eth0" });

@@ -155,7 +155,7 @@ public class HostLocalStoreTests : IDisposable
     {
         string real = Directory.CreateDirectory(Path.Combine(_f.DataDir, "elsewhere")).FullName;
         File.CreateSymbolicLink(_f.NetDir, real);
-        var e = Assert.Throws<CniException>(() => Open());
+        var e = Assert.Throws<StoreException>(() => Open());
         Assert.Contains("symlink", e.Message);
     }
 
@@ -179,7 +179,7 @@ public class HostLocalStoreTests : IDisposable
     {
         using var held = Open();
         var options = new StoreOptions { BootId = () => "boot-1", BootTime = () => _f.BootTime, LockTimeout = TimeSpan.FromMilliseconds(200) };
-        var e = Assert.Throws<CniException>(() => HostLocalStore.Open(Location, options));
+        var e = Assert.Throws<StoreException>(() => HostLocalStore.Open(Location, options));
         Assert.Equal(11, e.Code);
     }
 

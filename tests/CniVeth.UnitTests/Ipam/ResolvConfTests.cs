@@ -1,4 +1,5 @@
 using CniVeth.Ipam.Config;
+using CniVeth.Cni;
 
 namespace CniVeth.UnitTests.Ipam;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using CniVeth.Cni;
+using CniVeth.Values;
 using CniVeth.Ipam.Store;
 
 namespace CniVeth.Ipam.Allocation;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using CniVeth.Cni;
+using CniVeth.Values;
 
 namespace CniVeth.Ipam.Allocation;
 
@@ -51,13 +52,11 @@ internal sealed class IpRange
     public static IpRange Parse(string? subnet, string? rangeStart, string? rangeEnd, string? gateway)
     {
         if (string.IsNullOrWhiteSpace(subnet)) throw CniException.Config("range is missing a subnet");
-        int slash = subnet.IndexOf('/');
-        if (slash < 0 || !AddressText.TryParseIp(subnet[..slash], out var ip)
-            || !int.TryParse(subnet[(slash + 1)..], out int prefix))
+        if (!IpText.TryParseCidr(subnet, out CidrAddress parsed))
             throw CniException.Config($"invalid CIDR address: {subnet}");
-        ip = IpMath.Canonical(ip);
+        IPAddress ip = IpMath.Canonical(parsed.Address);
+        int prefix = parsed.PrefixLength;
         int bits = IpMath.BitLength(ip.AddressFamily);
-        if (prefix < 0 || prefix > bits) throw CniException.Config($"invalid CIDR address: {subnet}");
         if (prefix >= bits - 1)
             throw CniException.Config($"Network {ip}/{prefix} too small to allocate from");
 
@@ -100,7 +99,7 @@ internal sealed class IpRange
 
     private static IPAddress ParseAddress(string text, string what)
     {
-        if (!AddressText.TryParseIp(text.Trim(), out var address))
+        if (!IpText.TryParseIp(text.Trim(), out var address))
             throw CniException.Config($"invalid {what} address \"{text}\"");
         return IpMath.Canonical(address);
     }

@@ -1,4 +1,5 @@
 using CniVeth.Cni;
+using CniVeth.Values;
 using System.Net;
 
 namespace CniVeth.Ipam.Allocation;

@@ -1,5 +1,6 @@
 using System.Net;
 using CniVeth.Cni;
+using CniVeth.Values;
 using CniVeth.Ipam.Allocation;
 
 namespace CniVeth.Ipam.Config;
@@ -13,15 +14,14 @@ internal static class RouteParser
         foreach (var route in routes ?? [])
         {
             string dst = route.Dst ?? "";
-            int slash = dst.IndexOf('/');
-            if (slash < 0 || !AddressText.TryParseIp(dst[..slash], out var address)
-                || !int.TryParse(dst[(slash + 1)..], out int prefix)
-                || prefix < 0 || prefix > IpMath.BitLength(address.AddressFamily))
+            if (!IpText.TryParseCidr(dst, out CidrAddress parsedDst))
                 throw CniException.Config($"invalid route dst \"{dst}\" in ipam.routes");
+            IPAddress address = parsedDst.Address;
+            int prefix = parsedDst.PrefixLength;
             IPAddress? gw = null;
             if (!string.IsNullOrEmpty(route.Gw))
             {
-                if (!AddressText.TryParseIp(route.Gw, out var parsedGw))
+                if (!IpText.TryParseIp(route.Gw, out var parsedGw))
                     throw CniException.Config($"invalid route gw \"{route.Gw}\" in ipam.routes");
                 if (parsedGw.AddressFamily != address.AddressFamily)
                     throw CniException.Config($"route gw {parsedGw} is not of the address family of dst \"{dst}\" in ipam.routes");

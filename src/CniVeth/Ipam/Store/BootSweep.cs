@@ -24,8 +24,8 @@ internal static class BootSweep
         {
             if (!HostLocalStore.TryParseReservationName(name, out var address)) continue;
             var st = network.Stat(name);
-            if (st is null || (st.Value.Mode & Interop.Libc.S_IFMT) != Interop.Libc.S_IFREG) continue;
-            if (st.Value.ModifyTime.Seconds < bootSeconds && network.Unlink(name)) released.Add(address);
+            if (st is null || (st.Value.stx_mode & Interop.Libc.S_IFMT) != Interop.Libc.S_IFREG) continue;
+            if (st.Value.stx_mtime.tv_sec < bootSeconds && network.Unlink(name)) released.Add(address);
         }
         if (released.Count > 0)
             Console.Error.WriteLine($"cniveth: released {released.Count} reservation(s) in {network.Path} made before the current boot");

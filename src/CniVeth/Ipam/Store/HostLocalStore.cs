@@ -191,12 +191,12 @@ internal sealed class HostLocalStore : IDisposable
     private bool StampMatches()
     {
         string? stamp = _meta.ReadText(StampFile);
-        return stamp is not null && stamp.Trim() == StampText(_dir.StatSelf().ModifyTime);
+        return stamp is not null && stamp.Trim() == StampText(_dir.StatSelf().stx_mtime);
     }
 
     /// <summary>The directory's mtime, and the index layout it was written in.</summary>
-    private static string StampText(Interop.Libc.StatxTimestamp t) =>
-        $"{t.Seconds.ToString(CultureInfo.InvariantCulture)}.{t.Nanoseconds:D9} {OwnerIndex.Format}";
+    private static string StampText(Tmds.Linux.statx_timestamp t) =>
+        $"{t.tv_sec.ToString(CultureInfo.InvariantCulture)}.{t.tv_nsec:D9} {OwnerIndex.Format}";
 
     private void WriteStamp()
     {
@@ -205,7 +205,7 @@ internal sealed class HostLocalStore : IDisposable
         long seconds = unixTicks / TimeSpan.TicksPerSecond;
         long nanoseconds = unixTicks % TimeSpan.TicksPerSecond * 100;
         _dir.SetModifyTime(seconds, nanoseconds);
-        _meta.WriteNewFile(ScratchName, StampText(_dir.StatSelf().ModifyTime));
+        _meta.WriteNewFile(ScratchName, StampText(_dir.StatSelf().stx_mtime));
         _meta.RenameFrom(_meta, ScratchName, StampFile);
     }
 
@@ -216,10 +216,10 @@ internal sealed class HostLocalStore : IDisposable
             if (_mutating) _meta.Unlink(StampFile);
             else if (_dirty) WriteStamp();
         }
-        catch (Exception e) when (e is Cni.CniException)
+        catch (StoreException)
         {
             // A missing stamp only costs a rebuild on the next call.
-            try { _meta.Unlink(StampFile); } catch (Cni.CniException) { }
+            try { _meta.Unlink(StampFile); } catch (StoreException) { }
         }
         finally
         {

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using CniVeth.Cni;
+using CniVeth.Values;
 
 namespace CniVeth.Ipam.Store;
 

@@ -1,6 +1,6 @@
-using System.Runtime.InteropServices;
 using System.Text;
 using CniVeth.Cni;
+using Tmds.Linux;
 using static Interop.Libc;
 
 namespace CniVeth.Ipam.Store;
@@ -11,29 +11,27 @@ namespace CniVeth.Ipam.Store;
 /// </summary>
 internal sealed class StoreDirectory : IDisposable
 {
-    private const int ENOENT = 2, EEXIST = 17, ELOOP = 40, ENOTDIR = 20;
     private const uint DirMode = 0x1ED;   // 0755
     private const uint FileMode = 0x180;  // 0600
 
-    public int Fd { get; private set; }
+    public SafeFd Fd { get; }
     public string Path { get; }
 
-    private StoreDirectory(int fd, string path) { Fd = fd; Path = path; }
+    private StoreDirectory(SafeFd fd, string path) { Fd = fd; Path = path; }
 
     /// <summary>Opens (creating when asked) a directory that must not be a symlink. Null when absent
     /// and not created.</summary>
-    public static StoreDirectory? Open(int parentFd, string name, string displayPath, bool create)
+    public static StoreDirectory? Open(SafeFd parent, string name, string displayPath, bool create)
     {
-        if (create && MkdirAt(parentFd, name, DirMode) != 0 && Errno() != EEXIST)
+        if (create && MkdirAt(parent, name, DirMode) != 0 && Errno.Last != Errno.EEXIST)
             throw IoError($"cannot create directory {displayPath}");
-        int fd = OpenAt(parentFd, name, OpenFlags.O_RDONLY | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, 0);
-        if (fd < 0)
+        SafeFd fd = OpenAt(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+        if (fd.IsInvalid)
         {
-            int errno = Errno();
-            if (errno == ENOENT && !create) return null;
-            if (errno is ELOOP or ENOTDIR)
-                throw new CniException(ErrorCode.IoFailure,
-                    $"refusing to use {displayPath}: it is a symlink or not a directory");
+            int errno = Errno.Last;
+            if (errno == Errno.ENOENT && !create) return null;
+            if (errno == Errno.ELOOP || errno == Errno.ENOTDIR)
+                throw StoreException.Io($"refusing to use {displayPath}: it is a symlink or not a directory");
             throw IoError($"cannot open directory {displayPath}", errno);
         }
         return new StoreDirectory(fd, displayPath);
@@ -49,14 +47,14 @@ internal sealed class StoreDirectory : IDisposable
             foreach (string part in absolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries))
             {
                 prefix += "/" + part;
-                if (MkdirAt(OpenFlags.AT_FDCWD, prefix, DirMode) != 0 && Errno() != EEXIST)
+                if (MkdirAt(null, prefix, DirMode) != 0 && Errno.Last != Errno.EEXIST)
                     throw IoError($"cannot create directory {prefix}");
             }
         }
-        int fd = OpenAt(OpenFlags.AT_FDCWD, absolutePath, OpenFlags.O_RDONLY | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
-        if (fd < 0)
+        SafeFd fd = Interop.Libc.Open(absolutePath, O_RDONLY | O_DIRECTORY);
+        if (fd.IsInvalid)
         {
-            if (Errno() == ENOENT && !create) return null;
+            if (Errno.Last == Errno.ENOENT && !create) return null;
             throw IoError($"cannot open directory {absolutePath}");
         }
         return new StoreDirectory(fd, absolutePath);
@@ -66,24 +64,23 @@ internal sealed class StoreDirectory : IDisposable
         Open(Fd, name, System.IO.Path.Combine(Path, name), create);
 
     /// <summary>Opens (or creates, 0600) a file for flock; never through a symlink.</summary>
-    public int OpenLockFile(string name)
+    public SafeFd OpenLockFile(string name)
     {
-        int fd = OpenAt(Fd, name, OpenFlags.O_RDWR | OpenFlags.O_CREAT | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, FileMode);
-        if (fd < 0) throw IoError($"cannot open lock file {Child(name)}");
+        SafeFd fd = OpenAt(Fd, name, O_RDWR | O_CREAT | O_NOFOLLOW, FileMode);
+        if (fd.IsInvalid) throw IoError($"cannot open lock file {Child(name)}");
         return fd;
     }
 
     /// <summary>Small text file content, or null when it does not exist or is a symlink.</summary>
-    public unsafe string? ReadText(string name)
+    public string? ReadText(string name)
     {
-        int fd = OpenAt(Fd, name, OpenFlags.O_RDONLY | OpenFlags.O_NOFOLLOW | OpenFlags.O_NONBLOCK | OpenFlags.O_CLOEXEC, 0); // a FIFO never blocks
-        if (fd < 0)
+        using SafeFd fd = OpenAt(Fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK); // a FIFO never blocks
+        if (fd.IsInvalid)
         {
-            int errno = Errno();
-            if (errno is ENOENT or ELOOP) return null;
+            int errno = Errno.Last;
+            if (errno == Errno.ENOENT || errno == Errno.ELOOP) return null;
             throw IoError($"cannot read {Child(name)}", errno);
         }
-        try
         {
             // Store files are a few dozen bytes: read into the stack first, and only grow on the heap for
             // the rare larger one (an index rebuild reads 60,000 files; a 4 KB buffer each was 240 MB of garbage).
@@ -97,49 +94,42 @@ internal sealed class StoreDirectory : IDisposable
             while (ReadSome(fd, buffer, name) is int n and > 0)
             {
                 all.Write(buffer, 0, n);
-                if (all.Length > 1 << 20) throw new CniException(ErrorCode.IoFailure, $"{Child(name)} is too large");
+                if (all.Length > 1 << 20) throw StoreException.Io($"{Child(name)} is too large");
             }
             return Encoding.UTF8.GetString(all.GetBuffer(), 0, (int)all.Length);
         }
-        finally { Close(fd); }
     }
 
-    private unsafe int ReadSome(int fd, Span<byte> into, string name)
+    private int ReadSome(SafeFd fd, Span<byte> into, string name)
     {
-        nint n;
-        fixed (byte* p = into) n = Interop.Libc.Read(fd, p, into.Length);
+        nint n = Read(fd, into);
         if (n < 0) throw IoError($"cannot read {Child(name)}");
         return (int)n;
     }
 
     /// <summary>Writes a fresh file (0600), replacing a leftover of the same name. Not fsynced: see
     /// HostLocalStore for why durability across power loss is not needed.</summary>
-    public unsafe void WriteNewFile(string name, string content, bool replace = true)
+    public void WriteNewFile(string name, string content, bool replace = true)
     {
         if (replace) Unlink(name);
-        int fd = OpenAt(Fd, name, OpenFlags.O_WRONLY | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC, FileMode);
-        if (fd < 0) throw IoError($"cannot create {Child(name)}");
-        try
+        using SafeFd fd = OpenAt(Fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, FileMode);
+        if (fd.IsInvalid) throw IoError($"cannot create {Child(name)}");
+        byte[] bytes = Encoding.UTF8.GetBytes(content);
+        int offset = 0;
+        while (offset < bytes.Length)
         {
-            byte[] bytes = Encoding.UTF8.GetBytes(content);
-            int offset = 0;
-            while (offset < bytes.Length)
-            {
-                nint n;
-                fixed (byte* p = &bytes[offset]) n = Interop.Libc.Write(fd, p, bytes.Length - offset);
-                if (n < 0) throw IoError($"cannot write {Child(name)}");
-                offset += (int)n;
-            }
+            nint n = Write(fd, bytes.AsSpan(offset));
+            if (n < 0) throw IoError($"cannot write {Child(name)}");
+            offset += (int)n;
         }
-        finally { Close(fd); }
     }
 
     /// <summary>Publishes <paramref name="from"/>/<paramref name="fromName"/> as <paramref name="toName"/>
     /// here; false when that name is already taken (the O_EXCL guarantee, with the content already in place).</summary>
     public bool TryLinkFrom(StoreDirectory from, string fromName, string toName)
     {
-        if (LinkAt(from.Fd, fromName, Fd, toName, 0) == 0) return true;
-        if (Errno() == EEXIST) return false;
+        if (LinkAt(from.Fd, fromName, Fd, toName) == 0) return true;
+        if (Errno.Last == Errno.EEXIST) return false;
         throw IoError($"cannot create {Child(toName)}");
     }
 
@@ -152,32 +142,29 @@ internal sealed class StoreDirectory : IDisposable
     /// <summary>Removes a name (a symlink itself, never its target); false when it did not exist.</summary>
     public bool Unlink(string name)
     {
-        if (UnlinkAt(Fd, name, 0) == 0) return true;
-        if (Errno() == ENOENT) return false;
+        if (UnlinkAt(Fd, name) == 0) return true;
+        if (Errno.Last == Errno.ENOENT) return false;
         throw IoError($"cannot remove {Child(name)}");
     }
 
     /// <summary>lstat-like: null when absent.</summary>
-    public Statx? Stat(string name)
+    public statx? Stat(string name)
     {
-        if (StatX(Fd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, out var st) == 0) return st;
-        if (Errno() == ENOENT) return null;
+        if (StatX(Fd, name, AT_SYMLINK_NOFOLLOW, out var st) == 0) return st;
+        if (Errno.Last == Errno.ENOENT) return null;
         throw IoError($"cannot stat {Child(name)}");
     }
 
-    public Statx StatSelf()
+    public statx StatSelf()
     {
-        if (StatX(Fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, out var st) != 0) throw IoError($"cannot stat {Path}");
+        if (StatX(Fd, "", AT_EMPTY_PATH, out var st) != 0) throw IoError($"cannot stat {Path}");
         return st;
     }
 
     /// <summary>Sets this directory's mtime (atime untouched).</summary>
-    public unsafe void SetModifyTime(long seconds, long nanoseconds)
+    public void SetModifyTime(long seconds, long nanoseconds)
     {
-        TimeSpec* times = stackalloc TimeSpec[2];
-        times[0] = new TimeSpec { Seconds = 0, Nanoseconds = UTIME_OMIT };
-        times[1] = new TimeSpec { Seconds = seconds, Nanoseconds = nanoseconds };
-        if (Futimens(Fd, times) != 0) throw IoError($"cannot set the modification time of {Path}");
+        if (Interop.Libc.SetModifyTime(Fd, seconds, nanoseconds) != 0) throw IoError($"cannot set the modification time of {Path}");
     }
 
     /// <summary>Entry names (no "." or ".."), read through our fd, so a renamed path cannot mislead us.</summary>
@@ -185,28 +172,18 @@ internal sealed class StoreDirectory : IDisposable
     {
         try
         {
-            return Directory.EnumerateFileSystemEntries($"/proc/self/fd/{Fd}")
+            return Directory.EnumerateFileSystemEntries("/proc/self/fd/" + Fd.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture))
                 .Select(p => System.IO.Path.GetFileName(p)).ToList();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new CniException(ErrorCode.IoFailure, $"cannot list {Path}: {e.Message}");
+            throw StoreException.Io($"cannot list {Path}: {e.Message}");
         }
     }
 
     public string Child(string name) => System.IO.Path.Combine(Path, name);
 
-    public void Dispose()
-    {
-        if (Fd >= 0) Close(Fd);
-        Fd = -1;
-    }
+    public void Dispose() => Fd.Dispose();
 
-    internal static int Errno() => Marshal.GetLastPInvokeError();
-
-    internal static CniException IoError(string what, int errno = -1)
-    {
-        if (errno < 0) errno = Errno();
-        return new CniException(ErrorCode.IoFailure, $"{what}: {Marshal.GetPInvokeErrorMessage(errno)}");
-    }
+    internal static StoreException IoError(string what, int errno = -1) => StoreException.Io(what, errno < 0 ? Errno.Last : errno);
 }

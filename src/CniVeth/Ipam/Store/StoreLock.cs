@@ -10,46 +10,41 @@ namespace CniVeth.Ipam.Store;
 /// </summary>
 internal sealed class StoreLock : IDisposable
 {
-    private const int EWOULDBLOCK = 11, EINTR = 4;
-    private int _fd;
+    private readonly SafeFd _fd;
 
-    private StoreLock(int fd) => _fd = fd;
+    private StoreLock(SafeFd fd) => _fd = fd;
 
     public static StoreLock Acquire(StoreDirectory dir, TimeSpan timeout)
     {
-        int fd = dir.OpenLockFile("lock");
-        if (Flock(fd, FlockOperations.LOCK_EX | FlockOperations.LOCK_NB) == 0) return new StoreLock(fd);
-        int errno = StoreDirectory.Errno();
-        if (errno != EWOULDBLOCK && errno != EINTR) throw Failed(dir, fd, errno);
+        SafeFd fd = dir.OpenLockFile("lock");
+        if (Flock(fd, LOCK_EX | LOCK_NB) == 0) return new StoreLock(fd);
+        int errno = Errno.Last;
+        if (errno != Errno.EAGAIN && errno != Errno.EINTR) throw Failed(dir, fd, errno);
 
         // Contended: block in the kernel (woken the moment the holder releases, unlike a sleep-and-retry
         // loop, which made bursts of ADDs queue up), on a helper thread so the wait stays bounded.
         int result = -1, waitErrno = 0;
         var waiter = new Thread(() =>
         {
-            while ((result = Flock(fd, FlockOperations.LOCK_EX)) != 0 && (waitErrno = StoreDirectory.Errno()) == EINTR) { }
+            while ((result = Flock(fd, LOCK_EX)) != 0 && (waitErrno = Errno.Last) == Errno.EINTR) { }
         }) { IsBackground = true, Name = "store-lock" };
         waiter.Start();
         if (!waiter.Join(timeout))
         {
             // The waiter still uses fd: it is left open and released when this short-lived process exits.
-            throw new CniException(ErrorCode.TryAgainLater,
+            throw StoreException.LockTimeout(
                 $"timed out after {timeout.TotalSeconds:0} s waiting for the lock {dir.Child("lock")}; try again later");
         }
         if (result != 0) throw Failed(dir, fd, waitErrno);
         return new StoreLock(fd);
     }
 
-    private static Exception Failed(StoreDirectory dir, int fd, int errno)
+    private static Exception Failed(StoreDirectory dir, SafeFd fd, int errno)
     {
-        Close(fd);
+        fd.Dispose();
         return StoreDirectory.IoError($"cannot lock {dir.Child("lock")}", errno);
     }
 
-    public void Dispose()
-    {
-        if (_fd < 0) return;
-        Close(_fd); // closing the only fd releases the flock
-        _fd = -1;
-    }
+    /// <summary>Closing the only fd releases the flock.</summary>
+    public void Dispose() => _fd.Dispose();
 }

@@ -1,75 +1,66 @@
-using CniVeth.Cni;
-
 namespace CniVeth.Netlink.Route;
 
-/// <summary>Typed rtnetlink operations over one socket (one namespace). Encoding lives in Messages,
-/// decoding in LinkInfo/AddressInfo/RouteInfo; this class only pairs requests with replies.</summary>
-internal sealed class RouteClient : IDisposable
+/// <summary>Typed rtnetlink operations over one socket (one namespace): reads (links, addresses, routes)
+/// and batches of changes (RouteBatch). Encoding lives in RouteRequests, decoding in LinkInfo,
+/// AddressInfo and RouteInfo; this class only sends and pairs.</summary>
+internal sealed class RouteClient(NetlinkSocket socket) : IDisposable
 {
-    private readonly NetlinkMessageBuilder _b = new();
-    public NetlinkSocket Socket { get; }
-
-    public RouteClient(NetlinkSocket socket) => Socket = socket;
+    private readonly NetlinkMessageBuilder _query = new();
 
     public static RouteClient Open() => new(NetlinkSocket.Open(Nl.NETLINK_ROUTE));
 
-    /// <summary>A fresh builder for a batch of requests (see Execute).</summary>
-    public NetlinkMessageBuilder Batch()
-    {
-        _b.Clear();
-        return _b;
-    }
+    /// <summary>A new, empty batch of changes on this socket.</summary>
+    public RouteBatch Batch() => new(socket);
 
-    public NetlinkAck[] Execute(NetlinkMessageBuilder batch) => Socket.Execute(batch);
+    /// <summary>The changes <paramref name="requests"/> adds to a new batch, sent at once; returns what it
+    /// returns (typically the NetlinkOp of a single request, for its outcome).</summary>
+    public T Send<T>(Func<RouteBatch, T> requests)
+    {
+        var batch = Batch();
+        T result = requests(batch);
+        batch.Send();
+        return result;
+    }
 
     public LinkInfo? GetLink(string name)
     {
-        var b = Batch();
-        Messages.GetLink(b, name);
-        byte[]? reply = Socket.Get(b, $"looking up link \"{name}\"", Errno.ENODEV);
+        RouteRequests.GetLink(Query(), name);
+        byte[]? reply = socket.Get(_query, $"looking up link \"{name}\"", Errno.ENODEV);
         return reply is null ? null : LinkInfo.Parse(reply);
     }
 
     public LinkInfo? GetLink(int index)
     {
-        var b = Batch();
-        Messages.GetLink(b, index);
-        byte[]? reply = Socket.Get(b, $"looking up link #{index}", Errno.ENODEV);
+        RouteRequests.GetLink(Query(), index);
+        byte[]? reply = socket.Get(_query, $"looking up link #{index}", Errno.ENODEV);
         return reply is null ? null : LinkInfo.Parse(reply);
     }
 
     public List<LinkInfo> DumpLinks()
     {
-        var b = Batch();
-        Messages.DumpLinks(b);
-        return Socket.Dump(b, "listing links").Select(m => LinkInfo.Parse(m)).ToList();
+        RouteRequests.DumpLinks(Query());
+        return socket.Dump(_query, "listing links").ConvertAll(m => LinkInfo.Parse(m));
     }
 
+    /// <summary>Addresses of one family (AF_UNSPEC: both) on one link (0: every link).</summary>
     public List<AddressInfo> DumpAddresses(byte family, int index)
     {
-        var b = Batch();
-        Messages.DumpAddresses(b, family, index);
-        return Socket.Dump(b, "listing addresses").Select(m => AddressInfo.Parse(m))
-            .Where(a => index == 0 || a.Index == index).ToList();
+        RouteRequests.DumpAddresses(Query(), family, index);
+        var all = socket.Dump(_query, "listing addresses").ConvertAll(m => AddressInfo.Parse(m));
+        return index == 0 ? all : all.FindAll(a => a.Index == index);
     }
 
     public List<RouteInfo> DumpRoutes(byte family)
     {
-        var b = Batch();
-        Messages.DumpRoutes(b, family);
-        return Socket.Dump(b, "listing routes").Select(m => RouteInfo.Parse(m)).ToList();
+        RouteRequests.DumpRoutes(Query(), family);
+        return socket.Dump(_query, "listing routes").ConvertAll(m => RouteInfo.Parse(m));
     }
 
-    /// <summary>Runs one request; throws NetlinkException(operation) unless it succeeded or failed with an
-    /// errno in <paramref name="tolerated"/>. Returns the errno (0 on success).</summary>
-    public int Do(Action<NetlinkMessageBuilder> encode, string operation, params int[] tolerated)
+    private NetlinkMessageBuilder Query()
     {
-        var b = Batch();
-        encode(b);
-        NetlinkAck ack = Socket.Execute(b)[0];
-        if (ack.Ok || Array.IndexOf(tolerated, ack.Errno) >= 0) return ack.Errno;
-        throw new NetlinkException(operation, ack.Errno, ack.KernelMessage);
+        _query.Clear();
+        return _query;
     }
 
-    public void Dispose() => Socket.Dispose();
+    public void Dispose() => socket.Dispose();
 }
