@@ -22,6 +22,11 @@ directory removed on exit.
     stopp ID...                  StopPodSandbox (several IDs: at once)
     rmp ID...                    RemovePodSandbox (several IDs: at once)
     listp [-q]                   ListPodSandbox: ID NAMESPACE/NAME STATE, or ids only
+    cycle --runtime H [--runtime H2 ...] [--count N] [--port ...]
+                                 timing: N rounds of RunPodSandbox, StopPodSandbox, RemovePodSandbox per
+                                 runtime handler, one handler after the other within a round (the order
+                                 alternates every round); one line per cycle:
+                                 HANDLER ROUND RUNP_MS STOPP_MS RMP_MS
 Errors from the runtime go to stderr as "cri.py CMD [NAME|ID]: CODE: DETAILS", with exit status 1 when
 any call failed.
 """
@@ -113,6 +118,13 @@ def parse_args(argv):
         sub.add_parser(name).add_argument("id", nargs="+")
     ls = sub.add_parser("listp")
     ls.add_argument("-q", action="store_true")
+    c = sub.add_parser("cycle")
+    c.add_argument("--runtime", action="append", required=True)
+    c.add_argument("--count", type=int, default=10)
+    c.add_argument("--namespace", default="bench")
+    c.add_argument("--port", type=port_mapping, action="append", default=[])
+    c.add_argument("--cgroup-parent", default=os.environ.get("CRI_CGROUP_PARENT", ""))
+    c.set_defaults(uid=None, attempt=0, hostname="", annotation=[], label=[])
     return p.parse_args(argv)
 
 
@@ -204,6 +216,22 @@ def run(args, pb, rpc):
     elif args.cmd == "rmp":
         return at_once(args, lambda pod: cri.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pod),
                                                               timeout=t), args.id, None)
+    elif args.cmd == "cycle":
+        import time
+        for n in range(args.count):
+            order = args.runtime if n % 2 == 0 else list(reversed(args.runtime))
+            for handler in order:
+                cfg = pod_config(pb, args, "cycle-%s-%d" % (handler, n))
+                t0 = time.perf_counter()
+                pod = cri.RunPodSandbox(pb.RunPodSandboxRequest(config=cfg, runtime_handler=handler),
+                                        timeout=t).pod_sandbox_id
+                t1 = time.perf_counter()
+                cri.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=pod), timeout=t)
+                t2 = time.perf_counter()
+                cri.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pod), timeout=t)
+                t3 = time.perf_counter()
+                print("%s %d %.1f %.1f %.1f" % (handler, n, (t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3),
+                      flush=True)
     elif args.cmd == "listp":
         for s in cri.ListPodSandbox(pb.ListPodSandboxRequest(), timeout=t).items:
             if args.q:
