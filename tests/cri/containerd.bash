@@ -10,6 +10,8 @@
 #                          /etc/cni) and a new network namespace, or the existing one at the path NETNS;
 #                          inside it containerd (root, state, socket, config of its own), then imports the
 #                          pause image. Sets CRI_INIT_PID (the sandbox's pid 1, as seen from here).
+#                          DIR/containerd.env, if present, holds KEY=VALUE lines added to containerd's
+#                          otherwise clean environment (libcni hands containerd's environment to plugins).
 #   cri_in CMD...          runs CMD inside the sandbox (its mount, network and pid namespaces)
 #   cri ARGS...            the CRI client against the sandbox's containerd (see tests/cri/cri.py)
 #   cri_stop               stops containerd by PID, which ends the sandbox (its pid 1 waits for containerd
@@ -116,7 +118,9 @@ dir=$1 image=$2
 for m in /run /var/lib/cni /etc/cni; do mkdir -p "$m"; mount -t tmpfs -o mode=0755 tmpfs "$m"; done
 mkdir -p /run/cri /run/netns /run/lock
 ip link set lo up
-env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+extra=()
+[ ! -f "$dir/containerd.env" ] || mapfile -t extra < "$dir/containerd.env"
+env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "${extra[@]}" \
   containerd --config "$dir/config.toml" >"$dir/containerd.log" 2>&1 &
 cpid=$!
 for _ in $(seq 1 300); do [ -S /run/cri/containerd.sock ] && break; sleep 0.05; done
