@@ -116,7 +116,7 @@ cluster_up() {
   for n in 1 2 3; do _cl_node_boot "$n"; done
 
   # node 1: containerd + CRI in the node's netns; its plugin reads node 1's boot id file
-  cri_prepare "$CL_DIR/node1/cri"
+  cri_prepare "$CL_DIR/node1/cri" "${CRI_PLUGIN:-$CNIVETH}"
   _cl_node1_conflist > "$CL_DIR/node1/cri/net.d/10-$CL_NET.conflist"
   echo "CNIVETH_BOOT_ID_FILE=$CL_DIR/node1/boot_id" > "$CL_DIR/node1/cri/containerd.env"
   cri_start "$CL_DIR/node1/cri" "${NODE_NS[1]}"
@@ -138,7 +138,7 @@ node_plugin() {
   local n=$1 verb=$2 cid=$3 netns=$4
   nsenter --net="${NODE_NS[$n]}" env -i CNI_COMMAND="$verb" CNI_CONTAINERID="$cid" CNI_NETNS="$netns" \
     CNI_IFNAME=eth0 CNI_PATH="$CRI_REF_DIR" CNIVETH_BOOT_ID_FILE="$CL_DIR/node$n/boot_id" PATH=/nonexistent \
-    "$CNIVETH"
+    "${CRI_PLUGIN:-$CNIVETH}"
 }
 
 # pod_add NODE NAME [CONTAINER_ID]

@@ -7,6 +7,7 @@
 #
 # What a receiving pod or the outside sees is read in its own netns from an nftables dynamic set of the
 # source addresses of the echo requests it received (seen_sources), i.e. after any NAT on the way.
+# CRI_PLUGIN=/path/to/binary runs every node with another binary in cniveth's place.
 
 load helpers
 load ../cri/containerd
@@ -124,10 +125,17 @@ node_state() { echo "reservations=[$(reservations "$1")] veths=$(node_veths "$1"
   pod_add 1 e          # nodes 1 and 3 keep working with theirs
   pod_add 3 f
   [ "$(reservations 2)" = "${POD_IP[d]}" ] || fail "node 2 after the reboot: $(reservations 2) (before: $res2)"
-  [ "$(reservations 1)" = "$(printf '%s\n' $res1 "${POD_IP[e]}" | sort -V | xargs)" ] ||
-    fail "node 1 lost reservations: before [$res1], now [$(reservations 1)]"
-  [ "$(reservations 3)" = "$(printf '%s\n' $res3 "${POD_IP[f]}" | sort -V | xargs)" ] ||
-    fail "node 3 lost reservations: before [$res3], now [$(reservations 3)]"
+  local want1 want3
+  want1=$(printf '%s\n' $res1 "${POD_IP[e]}" | sort -V | xargs)
+  want3=$(printf '%s\n' $res3 "${POD_IP[f]}" | sort -V | xargs)
+  [ "$(reservations 1)" = "$want1" ] || fail "node 1: expected [$want1] (a=${POD_IP[a]}, new e=${POD_IP[e]}), found [$(reservations 1)]"
+  [ "$(reservations 3)" = "$want3" ] || fail "node 3: expected [$want3] (c=${POD_IP[c]}, new f=${POD_IP[f]}), found [$(reservations 3)]"
+  # each node's store recorded its own boot id (node 1's came through containerd's environment)
+  local n
+  for n in 1 2 3; do
+    [ "$(cat "$TEST_TMP/node$n/ipam/$CL_NET/.cniveth/boot_id")" = "$(cat "$TEST_TMP/node$n/boot_id")" ] ||
+      fail "node $n's store recorded boot id '$(cat "$TEST_TMP/node$n/ipam/$CL_NET/.cniveth/boot_id")'"
+  done
   # the boot sweep did not hand a live pod's address to someone else
   [ "${POD_IP[e]}" != "${POD_IP[a]}" ] && [ "${POD_IP[f]}" != "${POD_IP[c]}" ] || fail "an address was handed out twice"
   ping_from a "${POD_IP[c]}"
