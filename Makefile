@@ -15,7 +15,7 @@ OUT := out
 BIN := $(OUT)/cniveth
 SRC := $(shell find src -name '*.cs' -o -name '*.csproj' -o -name '*.c')
 
-.PHONY: all build deps test unit-test integration-test demo install install-conf bench soak clean
+.PHONY: all build deps test unit-test integration-test demo demo-cluster install install-conf bench soak clean
 
 all: build
 
@@ -44,6 +44,10 @@ test: unit-test integration-test
 
 demo: build deps
 	bash tests/demo.sh
+
+# three nodes (host-gw), node 1 through containerd's CRI: pods, cross-node source addresses, egress NAT
+demo-cluster: build deps
+	bash tests/cluster/demo.sh
 
 install: build
 	install -d $(DESTDIR)$(BINDIR)
