@@ -47,9 +47,14 @@ namespace CniVeth.Firewall;
 ///         comment "macspoofchk: allowed (port, source MAC)"
 ///         elements = { "veth0123abcd" . 02:00:00:00:00:01 }
 ///     }
+///     set spoofchk-checked {
+///         type ifname
+///         comment "macspoofchk: checked host ports"
+///         elements = { "veth0123abcd" }
+///     }
 ///     chain prerouting {
 ///         type filter hook prerouting priority dstnat; policy accept;     # dstnat = -300 in the bridge family
-///         iifname @spoofchk-ports iifname . ether saddr != @spoofchk-allowed drop comment "macspoofchk"
+///         iifname @spoofchk-checked iifname . ether saddr != @spoofchk-allowed drop comment "macspoofchk"
 ///     }
 /// }
 /// </code>
@@ -64,10 +69,14 @@ namespace CniVeth.Firewall;
 /// A subnet that overlaps a different subnet already in the set (the network's subnets changed while
 /// containers exist) is skipped and the existing one kept. Traffic of an address whose family has no subnet
 /// is masqueraded to every non-multicast destination.</para>
-/// <para><b>macspoofchk.</b> Frames entering the bridge from a port in <c>spoofchk-ports</c> are dropped
-/// unless (port, source MAC) is in <c>spoofchk-allowed</c>. ADD adds one element to each (replacing an
-/// older MAC of the same port name); DEL reads the MAC back from the map (so it needs only the port name)
-/// and removes both; GC only touches ports named like ours ("veth" + 8 lowercase hex digits).</para>
+/// <para><b>macspoofchk.</b> Frames entering the bridge from a port in <c>spoofchk-checked</c> are dropped
+/// unless (port, source MAC) is in <c>spoofchk-allowed</c>. ADD adds one element to each and to the
+/// <c>spoofchk-ports</c> map (replacing an older MAC of the same port name); DEL reads the MAC back from
+/// the map (so it needs only the port name) and removes all three; GC only touches ports named like ours
+/// ("veth" + 8 lowercase hex digits). The rule's first lookup is in a plain set, not in the map: kernels
+/// before 6.5 reject a map lookup without a destination register (EINVAL), and one with a register
+/// that nothing reads is left out by nft when it lists the rule, so the listing would show, and
+/// <c>nft -f</c> of a saved ruleset would load, a rule that drops frames of every port.</para>
 /// <para>Missing tables, sets or elements are never errors on DEL/GC. Errors are NetlinkException with the
 /// operation and object, e.g. <c>adding masquerade for 10.88.0.5 on network "demonet" (adding rule to chain
 /// inet cniveth postrouting): EPERM (operation not permitted)</c>.</para>
@@ -79,6 +88,7 @@ internal sealed class NftFirewall : IDisposable
     public const string SpoofChain = "prerouting";
     public const string PortsMap = "spoofchk-ports";
     public const string AllowedSet = "spoofchk-allowed";
+    public const string CheckedSet = "spoofchk-checked";
     private const string TableComment = "managed by the cniveth CNI plugin";
     private const int MaxAttempts = 8;
     /// <summary>Elements per DELSETELEM message / batch when many go at once (GC): keeps messages and the
@@ -125,6 +135,7 @@ internal sealed class NftFirewall : IDisposable
             byte[] name = IfName(hostIfName), m = ParseMac(mac);
             batch.AddElements(Nft.NFPROTO_BRIDGE, TableName, PortsMap, [new NftElement(name, m)]);
             batch.AddElements(Nft.NFPROTO_BRIDGE, TableName, AllowedSet, [new NftElement(PortMacKey(name, m))]);
+            batch.AddElements(Nft.NFPROTO_BRIDGE, TableName, CheckedSet, [new NftElement(name)]);
         }
         if (_sock.ExecuteBatch(batch.Finish(), $"adding firewall state on network \"{network}\"").All(a => a.Ok)) return;
 
@@ -148,6 +159,7 @@ internal sealed class NftFirewall : IDisposable
         {
             byte[] name = IfName(hostIfName);
             items.Add(new SetElement(Nft.NFPROTO_BRIDGE, PortsMap, new NftElement(name)));
+            items.Add(new SetElement(Nft.NFPROTO_BRIDGE, CheckedSet, new NftElement(name)));
             byte[]? m = GetMapData(Nft.NFPROTO_BRIDGE, PortsMap, name, op);
             if (m is { Length: >= 6 }) items.Add(new SetElement(Nft.NFPROTO_BRIDGE, AllowedSet, new NftElement(PortMacKey(name, m))));
         }
@@ -400,6 +412,9 @@ internal sealed class NftFirewall : IDisposable
                 batch.AddSet(Nft.NFPROTO_BRIDGE, TableName, AllowedSet, 0, (Nft.TYPE_IFNAME << 6) | Nft.TYPE_ETHERADDR,
                     Nft.IFNAMSIZ + 8, comment: "macspoofchk: allowed (port, source MAC)");
                 tags.Add($"set bridge {TableName} {AllowedSet}");
+                batch.AddSet(Nft.NFPROTO_BRIDGE, TableName, CheckedSet, 0, Nft.TYPE_IFNAME, Nft.IFNAMSIZ,
+                    comment: "macspoofchk: checked host ports", keyByteOrder: Nft.BYTEORDER_HOST);
+                tags.Add($"set bridge {TableName} {CheckedSet}");
                 if (mode == Mode.Create)
                 {
                     batch.AddRule(Nft.NFPROTO_BRIDGE, TableName, SpoofChain, SpoofRule, "macspoofchk");
@@ -410,6 +425,8 @@ internal sealed class NftFirewall : IDisposable
             tags.Add("port");
             batch.AddElements(Nft.NFPROTO_BRIDGE, TableName, AllowedSet, [new NftElement(PortMacKey(name, m))]);
             tags.Add("allowed");
+            batch.AddElements(Nft.NFPROTO_BRIDGE, TableName, CheckedSet, [new NftElement(name)]);
+            tags.Add("checked");
             NetlinkAck[] acks = _sock.ExecuteBatch(batch.Finish(), op);
             if (acks.All(a => a.Ok)) return;
 
@@ -420,7 +437,7 @@ internal sealed class NftFirewall : IDisposable
                 if (acks[i].Ok) continue;
                 int e = acks[i].Errno;
                 string what = tags[i];
-                if ((what == "port" || what == "allowed") && e == Errno.ENOENT)
+                if ((what == "port" || what == "allowed" || what == "checked") && e == Errno.ENOENT)
                 {
                     if (mode == Mode.Elements) { mode = Mode.Create; progress = true; }
                 }
@@ -442,6 +459,7 @@ internal sealed class NftFirewall : IDisposable
                 {
                     "portsset" or "port" => $"map bridge {TableName} {PortsMap}",
                     "allowed" => $"set bridge {TableName} {AllowedSet}",
+                    "checked" => $"set bridge {TableName} {CheckedSet}",
                     _ => what,
                 };
                 throw new NetlinkException($"{op} ({obj})", e, km);
@@ -456,7 +474,8 @@ internal sealed class NftFirewall : IDisposable
         string op = $"checking MAC spoof check on port \"{hostIfName}\"";
         byte[] name = IfName(hostIfName);
         byte[]? mac = GetMapData(Nft.NFPROTO_BRIDGE, PortsMap, name, op);
-        if (mac is not { Length: >= 6 } || !HasElement(Nft.NFPROTO_BRIDGE, AllowedSet, PortMacKey(name, mac), op)) return null;
+        if (mac is not { Length: >= 6 } || !HasElement(Nft.NFPROTO_BRIDGE, AllowedSet, PortMacKey(name, mac), op)
+            || !HasElement(Nft.NFPROTO_BRIDGE, CheckedSet, name, op)) return null;
         return string.Join(":", mac.Take(6).Select(b => b.ToString("x2")));
     }
 
@@ -475,6 +494,11 @@ internal sealed class NftFirewall : IDisposable
             string port = AttributeReader.String(key);
             if (IsOurPortName(port) && !keepHostIfNames.Contains(port)) items.Add((PortsMap, new NftElement(key)));
         }
+        foreach (var (key, _) in DumpElements(Nft.NFPROTO_BRIDGE, CheckedSet, op) ?? [])
+        {
+            string port = AttributeReader.String(key);
+            if (IsOurPortName(port) && !keepHostIfNames.Contains(port)) items.Add((CheckedSet, new NftElement(key)));
+        }
         foreach (var (key, _) in DumpElements(Nft.NFPROTO_BRIDGE, AllowedSet, op) ?? [])
         {
             if (key.Length < Nft.IFNAMSIZ) continue;
@@ -487,7 +511,7 @@ internal sealed class NftFirewall : IDisposable
 
     internal static void SpoofRule(NftExprWriter w)
     {
-        w.Meta(Nft.META_IIFNAME).Lookup(PortsMap)                       // iifname @ports
+        w.Meta(Nft.META_IIFNAME).Lookup(CheckedSet)                     // iifname @checked
          .Meta(Nft.META_IIFNAME)
          .Payload(Nft.PAYLOAD_LL_HEADER, 6, 6, Nft.REG_2)               // iifname . ether saddr
          .Lookup(AllowedSet, invert: true)                               //   != @allowed

@@ -186,7 +186,8 @@ public class NftablesKernelTests(Xunit.Abstractions.ITestOutputHelper output)
                 rs.Elements("bridge", "cniveth", NftFirewall.PortsMap));
             Assert.Equal(["othernic . 02:00:00:00:00:03", "veth0123abcd . 02:00:00:00:00:01", "veth89abcdef . 02:00:00:00:00:02"],
                 rs.Elements("bridge", "cniveth", NftFirewall.AllowedSet));
-            Assert.Contains("iifname @spoofchk-ports iifname . ether saddr != @spoofchk-allowed drop",
+            Assert.Equal(["othernic", "veth0123abcd", "veth89abcdef"], rs.Elements("bridge", "cniveth", NftFirewall.CheckedSet));
+            Assert.Contains("iifname @spoofchk-checked iifname . ether saddr != @spoofchk-allowed drop",
                 ns.Sh("nft list chain bridge cniveth prerouting"));
 
             // same port, new MAC: replaced
@@ -201,12 +202,14 @@ public class NftablesKernelTests(Xunit.Abstractions.ITestOutputHelper output)
             rs = ns.Ruleset();
             Assert.Equal(["othernic : 02:00:00:00:00:03", "veth89abcdef : 02:00:00:00:00:02"], rs.Elements("bridge", "cniveth", NftFirewall.PortsMap));
             Assert.Equal(["othernic . 02:00:00:00:00:03", "veth89abcdef . 02:00:00:00:00:02"], rs.Elements("bridge", "cniveth", NftFirewall.AllowedSet));
+            Assert.Equal(["othernic", "veth89abcdef"], rs.Elements("bridge", "cniveth", NftFirewall.CheckedSet));
 
             fw.AddMacSpoofCheck("veth00000001", "02:00:00:00:00:04");
             fw.GcMacSpoofCheck(new HashSet<string> { "veth00000001" });
             rs = ns.Ruleset();
             Assert.Equal(["othernic : 02:00:00:00:00:03", "veth00000001 : 02:00:00:00:00:04"], rs.Elements("bridge", "cniveth", NftFirewall.PortsMap));
             Assert.Equal(["othernic . 02:00:00:00:00:03", "veth00000001 . 02:00:00:00:00:04"], rs.Elements("bridge", "cniveth", NftFirewall.AllowedSet));
+            Assert.Equal(["othernic", "veth00000001"], rs.Elements("bridge", "cniveth", NftFirewall.CheckedSet));
         });
     }
 
