@@ -17,8 +17,9 @@ if [ -z "$pkg" ]; then apt-get update -qq >&2; pkg=$(image_pkg); fi
 [ -n "$pkg" ] || { echo "vm prepare: apt-cache knows no linux-image-amd64 (not a Debian system?)" >&2; exit 1; }
 version=$(apt-cache policy "$pkg" | sed -n 's/^ *Candidate: //p')
 key="$pkg $version $(cat "$here/prepare.sh" "$here/init" | sha256sum | cut -c1-16)"
-out="$cache/kernel"
-if [ -f "$out/key" ] && [ "$(cat "$out/key")" = "$key" ]; then echo "$out"; exit 0; fi
+# one folder per set of inputs: a run still using an older one (another checkout) is not disturbed
+out="$cache/kernel-$(echo "$key" | sha256sum | cut -c1-12)"
+if [ -f "$out/key" ] && [ "$(cat "$out/key")" = "$key" ]; then touch "$out"; echo "$out"; exit 0; fi
 
 echo "vm prepare: building $pkg $version (cache $out)" >&2
 rm -rf "$out" "$cache/tmp"
@@ -34,10 +35,10 @@ src="$cache/tmp/root/lib/modules/$kver"
 cp "$cache/tmp/root/boot/vmlinuz-$kver" "$out/vmlinuz"
 
 # Modules the tests can make the kernel load (bridge, veth, 8021q, nf_tables and its expressions,
-# conntrack/NAT, tc, ifb; crc32c, which libcrc32c asks the crypto API for), the ones the guest needs
-# to reach the host's files (virtio, 9p, overlay), and everything they depend on (the "depends=" field
-# of each module's .modinfo section).
-wanted_re='^kernel/(net/(bridge|8021q|802|llc|netfilter|ipv4/netfilter|ipv6/netfilter|sched)/|net/9p/9pnet(_virtio)?\.ko|drivers/net/(veth|ifb|dummy)\.ko|drivers/virtio/|fs/(9p|overlayfs|netfs|fscache)/|crypto/crc32c_generic\.ko|arch/x86/crypto/crc32c-intel\.ko)'
+# conntrack/NAT, tc, ifb; the sock_diag ones strace needs to decode netlink; crc32c, which libcrc32c
+# asks the crypto API for), the ones the guest needs to reach the host's files (virtio, 9p, overlay),
+# and everything they depend on (the "depends=" field of each module's .modinfo section).
+wanted_re='^kernel/(net/(bridge|8021q|802|llc|netfilter|ipv4/netfilter|ipv6/netfilter|sched|netlink|unix|packet)/|net/ipv4/(inet|tcp|udp)_diag\.ko|net/9p/9pnet(_virtio)?\.ko|drivers/net/(veth|ifb|dummy)\.ko|drivers/virtio/|fs/(9p|overlayfs|netfs|fscache)/|crypto/crc32c_generic\.ko|arch/x86/crypto/crc32c-intel\.ko)'
 boot_mods="virtio_pci 9pnet_virtio 9p overlay"
 declare -A path_of=() deps=()
 # one grep over all candidates: "kernel/net/bridge/bridge.ko:depends=stp,llc"
@@ -84,4 +85,5 @@ busybox depmod -b "$ir" "$kver"
 echo "$kver" >"$out/kver"
 rm -rf "$cache/tmp"
 echo "$key" >"$out/key"
+find "$cache" -maxdepth 1 -name 'kernel-*' ! -path "$out" -mmin +120 -exec rm -rf {} +   # unused for 2 h
 echo "$out"

@@ -3,6 +3,8 @@
 # what this machine's own kernel cannot show (bridge VLAN filtering, nf_tables of kernels before 6.5).
 # Usage: tests/vm/run.sh [SUITE ...]   SUITE: 40-options, 40-options.bats or tests/integration/40-options.bats
 #                                      (default: $VM_SUITES, else 30-datapath 40-options 50-firewall)
+#        tests/vm/run.sh --exec 'COMMAND'  runs one bash command in the guest instead (from the repo's
+#                                      root, in the same sandbox as the suites), e.g. to try nft or bridge
 # Environment:
 #   VM_TESTS=skip   do not run (prints a loud notice; the only way this script succeeds without a VM)
 #   VM_ACCEL=tcg    software emulation (default: works everywhere); kvm where hardware virtualisation works
@@ -28,11 +30,13 @@ if [ "${VM_TESTS:-}" = skip ]; then
   exit 0
 fi
 
+exec_cmd=""
+if [ "${1:-}" = --exec ]; then exec_cmd=${2:?--exec needs a command}; set -- exec; fi
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || read -r -a suites <<<"${VM_SUITES:-30-datapath 40-options 50-firewall}"
 for i in "${!suites[@]}"; do
   s=${suites[$i]##*/}; s=${s%.bats}; suites[$i]=$s
-  [ -f "$repo/tests/integration/$s.bats" ] || die "no such suite: tests/integration/$s.bats"
+  [ -n "$exec_cmd" ] || [ -f "$repo/tests/integration/$s.bats" ] || die "no such suite: tests/integration/$s.bats"
 done
 
 qemu=$(command -v qemu-system-x86_64 || true)
@@ -56,7 +60,7 @@ echo "vm-test: kernel $(cat "$kdir/kver") ready in $(diff_s "$t_boot" "$t_prep")
 mkdir -p "$cache/runs"
 run=$(mktemp -d "$cache/runs/run.XXXXXX")
 trap 'rm -rf "$run"' EXIT
-printf 'REPO=%q\nSUITES=%q\nMODULES=%q\n' "$repo" "${suites[*]}" "$kdir/modules" >"$run/job.env"
+printf 'REPO=%q\nSUITES=%q\nMODULES=%q\nEXEC=%q\n' "$repo" "${suites[*]}" "$kdir/modules" "$exec_cmd" >"$run/job.env"
 
 "$qemu" -nodefaults -no-user-config -machine pc "${accel_args[@]}" -smp "${VM_CPUS:-2}" -m "${VM_MEM:-2048}" \
   -kernel "$kdir/vmlinuz" -initrd "$kdir/initramfs.img" \
