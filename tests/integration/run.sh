@@ -20,8 +20,9 @@ unshare --net --mount --propagation private --fork -- bash -c '
 ' bash "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
-passed=$(grep -c '^ok ' "$log" || true)
+passed=$(grep '^ok ' "$log" | grep -vc ' # skip' || true)
+skipped=$(grep -c '^ok .* # skip' "$log" || true)
 failed=$(grep -c '^not ok ' "$log" || true)
 rm -f "$log"
-echo "integration: $passed passed, $failed failed"
+echo "integration: $passed passed, $failed failed, $skipped skipped"
 [ "$rc" -eq 0 ] && [ "$failed" -eq 0 ]
