@@ -109,7 +109,10 @@ done
 [ -e "$run/boot-uptime" ] && printf '  guest up (host mounted) after %.1f s of guest time\n' "$(cat "$run/boot-uptime")"
 echo "  qemu wall time $(diff_s "$t_end" "$t_boot") s (prepare $(diff_s "$t_boot" "$t_prep") s before it)"
 echo "vm: $total_pass passed, $total_fail failed"
-[ -z "$why" ] || die "$why" "console: last lines above"
+if [ -n "$why" ] || [ ! -e "$run/status" ]; then
+  echo "vm-test: last lines of the guest console:"; tail -n 25 "$run/console.log" | sed 's/^/  console| /'
+fi
+[ -z "$why" ] || die "$why"
 [ -e "$run/fatal" ] && die "guest init failed: $(cat "$run/fatal")"
 [ -e "$run/status" ] || die "the guest stopped before finishing (qemu exit $qrc; crash or panic?)" \
   "qemu said: $(tail -3 "$run/qemu.log")"
