@@ -95,7 +95,8 @@ t_end=$(date +%s.%N)
 # ---- report --------------------------------------------------------------------------------------
 total_pass=0 total_fail=0 bad=()
 echo
-echo "vm-test: results on $(cat "$kdir/kver") ($accel, ${VM_CPUS:-2} vCPUs, ${VM_MEM:-2048} MiB)"
+read -r l1 l5 l15 _ </proc/loadavg   # TCG is CPU-bound: times mean little on a busy host
+echo "vm-test: results on $(cat "$kdir/kver") ($accel, ${VM_CPUS:-2} vCPUs, ${VM_MEM:-2048} MiB; host load $l1 $l5 $l15 on $(nproc) CPUs)"
 for s in "${suites[@]}"; do
   if [ ! -e "$run/$s.rc" ]; then printf '  %-16s did not run to the end\n' "$s"; bad+=("$s"); continue; fi
   p=$(grep -c '^ok ' "$run/$s.tap" || true); f=$(grep -c '^not ok ' "$run/$s.tap" || true)
