@@ -3,7 +3,7 @@
 # and, where it matters, with real traffic.
 load helpers
 
-setup() { basic_setup; }
+setup() { kernel_kind_gate; basic_setup; }
 teardown() { basic_teardown; }
 
 # ---- configs ------------------------------------------------------------------------------------
@@ -325,7 +325,25 @@ fast_dad() { in_ns "$1" sysctl -qw net.ipv6.conf.default.router_solicitation_del
   assert_json "$(in_host ip -j link show cnitest0)" '.[0].address' "$mac"
 }
 
-# ---- VLAN (this kernel has no CONFIG_BRIDGE_VLAN_FILTERING) ------------------------------------------
+# ---- VLAN ---------------------------------------------------------------------------------------------
+# Kernels built without CONFIG_BRIDGE_VLAN_FILTERING get a clear error; kernels with it (every distribution
+# kernel) get the reference's VLANs. Each test names its kind of kernel; kernel_kind_gate (setup) skips it
+# on the other kind.
+
+# port_vlans DEV: the bridge port's VLANs as "1(PVID,untagged) 10 20-30": runs of VIDs with the same flags
+# are ranges; flags in parentheses.
+port_vlans() {
+  in_host bridge -j vlan show dev "$1" | jq -r '
+    [.[]? | select(.ifname == $dev) | .vlans[]?
+     | {v: .vlan, e: (.vlanEnd // .vlan),
+        f: ((.flags // []) | map(if . == "Egress Untagged" then "untagged" else . end) | join(","))}]
+    | reduce .[] as $x ([]; if length > 0 and .[-1].e + 1 == $x.v and .[-1].f == $x.f then .[-1].e = $x.e else . + [$x] end)
+    | map((if .v == .e then "\(.v)" else "\(.v)-\(.e)" end) + (if .f == "" then "" else "(\(.f))" end))
+    | join(" ")' --arg dev "$1"
+}
+assert_port_vlans() { local got; got=$(port_vlans "$1"); [ "$got" = "$2" ] || fail "VLANs of port $1: expected '$2', got '$got'"; }
+vlan_filtering_of() { in_host ip -j -d link show "$1" | jq -r '.[0].linkinfo.info_data.vlan_filtering'; }
+
 assert_vlan_refused() {
   assert_cni_error 2
   assert_match "$(jq -r .msg <<<"$output")" "bridge VLAN filtering is not available in this kernel"
@@ -333,7 +351,7 @@ assert_vlan_refused() {
   [ -z "$(reservations)" ] || fail "reservation left behind: $(reservations)"
 }
 
-@test "vlan on a kernel without bridge VLAN filtering: clear error, nothing left behind" {
+@test "vlan (kernel without bridge VLAN filtering): clear error, nothing left behind" {
   new_container C1
   run_plugin ADD c1 "$C1" eth0 "$(oconf '"isGateway":false,"vlan":100')"
   assert_vlan_refused
@@ -342,7 +360,7 @@ assert_vlan_refused() {
   ! in_ns "$C1" ip link show eth0 2>/dev/null || fail "container interface left behind"
 }
 
-@test "vlanTrunk on a kernel without bridge VLAN filtering: clear error, nothing left behind" {
+@test "vlanTrunk (kernel without bridge VLAN filtering): clear error, nothing left behind" {
   new_container C1
   run_plugin ADD c1 "$C1" eth0 "$(oconf '"vlanTrunk":[{"id":10},{"minID":20,"maxID":30}]')"
   assert_vlan_refused
@@ -350,7 +368,7 @@ assert_vlan_refused() {
   ! in_host ip link show cnitest0 2>/dev/null || fail "bridge left behind"
 }
 
-@test "vlan on an existing bridge without VLAN support: clear error, the bridge stays, nothing else left" {
+@test "vlan on an existing bridge (kernel without bridge VLAN filtering): clear error, the bridge stays, nothing else left" {
   in_host ip link add cnitest0 type bridge
   new_container C1
   run_plugin ADD c1 "$C1" eth0 "$(oconf '"isGateway":false,"vlan":100,"preserveDefaultVlan":true')"
@@ -359,13 +377,84 @@ assert_vlan_refused() {
   ! in_ns "$C1" ip link show eth0 2>/dev/null || fail "container interface left behind"
 }
 
-@test "vlan with isGateway (the reference's <bridge>.<vlan> gateway) is refused before anything changes" {
+@test "vlan with isGateway (kernel without bridge VLAN filtering): refused before anything changes" {
   new_container C1
   run_plugin ADD c1 "$C1" eth0 "$(oconf '"isDefaultGateway":true,"vlan":100')"
   assert_cni_error 2
-  assert_json "$output" '.msg' '"isDefaultGateway": true with "vlan": 100 is not supported: cniveth does not create the "cnitest0.100" gateway interface'
+  assert_match "$(jq -r .msg <<<"$output")" '"vlan": 100'
   ! in_host ip link show cnitest0 2>/dev/null || fail "bridge left behind"
+  [ -z "$(host_veths)" ] || fail "veth left behind: $(host_veths)"
   [ -z "$(reservations)" ] || fail "reservation left behind: $(reservations)"
+}
+
+@test "vlan (kernel with bridge VLAN filtering): new bridge filters, the port is an access port (PVID, untagged) without VLAN 1" {
+  new_container C1
+  add c1 "$C1" "$(oconf '"isGateway":false,"vlan":100')"
+  [ "$(vlan_filtering_of cnitest0)" = 1 ] || fail "vlan_filtering is $(vlan_filtering_of cnitest0) on the new bridge"
+  assert_port_vlans "$HV" "100(PVID,untagged)"
+  assert_json "$(in_ns "$C1" ip -j -d link show eth0)" '.[0].linkinfo.info_kind' veth   # untagged inside
+}
+
+@test "vlanTrunk (kernel with bridge VLAN filtering): ids and ranges tagged, native VLAN 1 or the access vlan" {
+  new_container C1; new_container C2
+  add c1 "$C1" "$(oconf '"isGateway":false,"vlanTrunk":[{"id":10},{"minID":20,"maxID":30},{"id":25}]')"
+  assert_port_vlans "$HV" "1(PVID,untagged) 10 20-30"
+  # with vlan: the access VLAN is the native one, and stays untagged even when the trunk lists it
+  add c2 "$C2" "$(oconf '"isGateway":false,"vlan":100,"vlanTrunk":[{"minID":20,"maxID":30},{"id":100}]')"
+  assert_port_vlans "$HV" "20-30 100(PVID,untagged)"
+}
+
+@test "preserveDefaultVlan (kernel with bridge VLAN filtering): the port keeps VLAN 1 beside its access VLAN" {
+  new_container C1; new_container C2
+  add c1 "$C1" "$(oconf '"isGateway":false,"vlan":100,"preserveDefaultVlan":true')"
+  assert_port_vlans "$HV" "1(untagged) 100(PVID,untagged)"
+  add c2 "$C2" "$(oconf '"isGateway":false,"vlan":100,"preserveDefaultVlan":false')"   # control
+  assert_port_vlans "$HV" "100(PVID,untagged)"
+}
+
+@test "vlan (kernel with bridge VLAN filtering): containers talk within a VLAN, never across VLANs" {
+  new_container C1; new_container C2; new_container C3
+  add c1 "$C1" "$(oconf '"isGateway":false,"vlan":100')"      # 10.99.0.2
+  add c2 "$C2" "$(oconf '"isGateway":false,"vlan":100')"      # 10.99.0.3
+  add c3 "$C3" "$(oconf '"isGateway":false,"vlan":200')"      # 10.99.0.4, same subnet, other VLAN
+  in_ns "$C1" ping -c1 -W2 10.99.0.3 >/dev/null || fail "no traffic within VLAN 100"
+  ! in_ns "$C1" ping -c1 -W1 10.99.0.4 >/dev/null 2>&1 || fail "VLAN 100 reached VLAN 200"
+  ! in_ns "$C3" ping -c1 -W1 10.99.0.3 >/dev/null 2>&1 || fail "VLAN 200 reached VLAN 100"
+}
+
+@test "vlanTrunk (kernel with bridge VLAN filtering): a trunk container's eth0.100 reaches an access container of VLAN 100, untagged frames do not" {
+  new_container C1; new_container C2
+  add c1 "$C1" "$(oconf '"isGateway":false,"vlanTrunk":[{"id":100}]' '{}')"   # L2 only: addresses by hand
+  add c2 "$C2" "$(oconf '"isGateway":false,"vlan":100')"                      # 10.99.0.2 on VLAN 100
+  in_ns "$C1" ip link add link eth0 name eth0.100 type vlan id 100
+  in_ns "$C1" ip addr add 10.99.0.50/24 dev eth0.100
+  in_ns "$C1" ip link set eth0.100 up
+  in_ns "$C1" ping -c1 -W2 10.99.0.2 >/dev/null || fail "tagged VLAN 100 from the trunk did not reach the access port"
+  # control: the same address untagged lands in the native VLAN 1
+  in_ns "$C1" ip link del eth0.100
+  in_ns "$C1" ip addr add 10.99.0.50/24 dev eth0
+  ! in_ns "$C1" ping -c1 -W1 10.99.0.2 >/dev/null 2>&1 || fail "untagged frames reached VLAN 100"
+}
+
+@test "vlan (kernel with bridge VLAN filtering): CHECK passes, DEL removes the port and keeps the bridge filtering" {
+  new_container C1
+  local conf; conf=$(oconf '"isGateway":false,"vlan":100')
+  add c1 "$C1" "$conf"
+  run_plugin CHECK c1 "$C1" eth0 "$(with_prev "$conf" "$output")"; assert_status 0
+  run_plugin DEL c1 "$C1" eth0 "$conf"; assert_status 0
+  [ -z "$(host_veths)" ] || fail "veth left behind: $(host_veths)"
+  [ -z "$(reservations)" ] || fail "reservation left behind: $(reservations)"
+  [ "$(vlan_filtering_of cnitest0)" = 1 ] || fail "bridge lost vlan_filtering"
+}
+
+@test "vlanTrunk 2-4094 (kernel with bridge VLAN filtering): the whole range in one ADD, DEL removes it" {
+  new_container C1
+  local conf; conf=$(oconf '"isGateway":false,"vlanTrunk":[{"minID":2,"maxID":4094}]')
+  add c1 "$C1" "$conf"
+  assert_port_vlans "$HV" "1(PVID,untagged) 2-4094"
+  run_plugin DEL c1 "$C1" eth0 "$conf"; assert_status 0
+  [ -z "$(host_veths)" ] || fail "veth left behind: $(host_veths)"
+  assert_json "$(in_host bridge -j vlan show)" '[.[] | select(.ifname | startswith("veth"))] | length' 0
 }
 
 @test "invalid VLAN settings are config errors with the reference's texts" {

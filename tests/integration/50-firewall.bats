@@ -84,6 +84,26 @@ masq_elements() {
   assert_json "$(nft_json)" '[.nftables[] | select(.map? and .map.name=="spoofchk-ports") | .map.elem // [] | .[]] | length' 0
 }
 
+@test "macspoofchk: the first and later ports are checked; a port without it on the same bridge is not" {
+  new_container C1; new_container C2; new_container C3
+  local conf; conf=$(bridge_conf 1.1.0 '"macspoofchk":true')
+  run_plugin ADD c1 "$C1" eth0 "$conf"; assert_status 0     # creates table, sets and rule
+  local hv1; hv1=$(jq -r '.interfaces[1].name' <<<"$output")
+  run_plugin ADD c2 "$C2" eth0 "$conf"; assert_status 0     # only adds elements
+  local hv2; hv2=$(jq -r '.interfaces[1].name' <<<"$output")
+  run_plugin ADD c3 "$C3" eth0 "$(bridge_conf)"; assert_status 0
+  assert_json "$(nft_json)" '[.nftables[] | select(.set? and .set.name=="spoofchk-checked") | .set.elem[]] | sort | join(",")' \
+    "$(printf '%s\n' "$hv1" "$hv2" | sort | paste -sd,)"
+  in_ns "$C2" ping -c1 -W2 10.99.0.1 >/dev/null || fail "c2 with its real MAC blocked"
+  local c
+  for c in "$C2" "$C3"; do
+    in_ns "$c" ip link set eth0 address 02:00:00:00:be:ef
+    in_ns "$c" ip neigh flush dev eth0
+  done
+  ! in_ns "$C2" ping -c1 -W1 10.99.0.1 >/dev/null || fail "spoofed MAC of the second checked port got through"
+  in_ns "$C3" ping -c1 -W2 10.99.0.1 >/dev/null || fail "a port without macspoofchk was filtered"
+}
+
 @test "GC removes reservations, veths and firewall state of attachments that are not valid" {
   local conf; conf=$(bridge_conf 1.1.0 '"ipMasq":true,"macspoofchk":true')
   new_container C1; new_container C2

@@ -43,7 +43,7 @@ basic_teardown() {
   local p
   for p in "${_ns_pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   _ns_pids=()
-  [ -n "${TEST_TMP:-}" ] && rm -rf "$TEST_TMP"
+  if [ -n "${TEST_TMP:-}" ]; then rm -rf "$TEST_TMP"; fi   # (unset when setup skipped the test)
 }
 
 # new_container VAR: a container namespace; stores its netns path in VAR.
@@ -55,6 +55,28 @@ new_container() {
 
 in_host() { nsenter --net="$HOST_NS" "$@"; }
 in_ns() { local ns=$1; shift; nsenter --net="$ns" "$@"; }
+
+# ---- what this kernel can do (probed once per bats run, cached in BATS_RUN_TMPDIR) --------------
+# has_bridge_vlan_filtering: succeeds when the kernel has bridge VLAN filtering
+# (CONFIG_BRIDGE_VLAN_FILTERING): a bridge with vlan_filtering 1 can be made in a throwaway netns.
+has_bridge_vlan_filtering() {
+  local cache=${BATS_RUN_TMPDIR:?needs bats}/kernel-bridge-vlan-filtering
+  if [ ! -s "$cache" ]; then
+    if unshare --net ip link add probe0 type bridge vlan_filtering 1 2>/dev/null; then echo yes; else echo no; fi >"$cache"
+  fi
+  [ "$(cat "$cache")" = yes ]
+}
+needs_vlan_filtering() { has_bridge_vlan_filtering || skip "needs kernel with bridge VLAN filtering"; }
+needs_no_vlan_filtering() { ! has_bridge_vlan_filtering || skip "needs kernel without bridge VLAN filtering"; }
+# kernel_kind_gate (first thing in setup): a test whose name says "(kernel with bridge VLAN filtering)"
+# or "(kernel without bridge VLAN filtering)" runs only on that kind of kernel and is skipped, visibly
+# and before any set-up, on the other.
+kernel_kind_gate() {
+  case $BATS_TEST_DESCRIPTION in
+    *"(kernel with bridge VLAN filtering)"*) needs_vlan_filtering ;;
+    *"(kernel without bridge VLAN filtering)"*) needs_no_vlan_filtering ;;
+  esac
+}
 
 # ---- running the plugin -----------------------------------------------------------------------
 # plugin VERB CONTAINERID NETNS IFNAME < config ; extra env via CNI_ARGS=..., PLUGIN=path, etc.

@@ -2,6 +2,7 @@
 # Runs the black-box suites against the published binary (out/cniveth).
 # Everything runs inside a private network + mount namespace made here, so the machine's own
 # network, /var/lib/cni and /run are never touched. Usage: run.sh [suite.bats ...]
+# BATS_FILTER=REGEX runs only the tests whose names match.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CNIVETH="$PWD/out/cniveth"
@@ -16,12 +17,13 @@ unshare --net --mount --propagation private --fork -- bash -c '
   set -e
   for d in /var/lib/cni /run/netns /etc/cni /var/run/cniveth; do mkdir -p "$d"; mount -t tmpfs tmpfs "$d"; done
   ip link set lo up
-  exec bats --tap --timing "$@"
+  exec bats --tap --timing ${BATS_FILTER:+--filter "$BATS_FILTER"} "$@"
 ' bash "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
-passed=$(grep -c '^ok ' "$log" || true)
+passed=$(grep '^ok ' "$log" | grep -vc ' # skip' || true)
+skipped=$(grep -c '^ok .* # skip' "$log" || true)
 failed=$(grep -c '^not ok ' "$log" || true)
 rm -f "$log"
-echo "integration: $passed passed, $failed failed"
+echo "integration: $passed passed, $failed failed, $skipped skipped"
 [ "$rc" -eq 0 ] && [ "$failed" -eq 0 ]
