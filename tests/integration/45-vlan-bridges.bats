@@ -1,8 +1,7 @@
 #!/usr/bin/env bats
 # VLANs on bridges cniveth did not create, and the reference's VLAN gateway (<bridge>.<vlan>).
-# Issue 15: this behaviour is NOT BUILT YET. Every test marked "[to build]" fails on today's binary on a
-# kernel with bridge VLAN filtering (tests/vm: make vm-test VM_SUITES=45-vlan-bridges); drop the mark when
-# it passes. On a kernel without VLAN filtering (this machine's own) they are skipped.
+# Run on a kernel with bridge VLAN filtering (tests/vm: make vm-test VM_SUITES=45-vlan-bridges);
+# on a kernel without it (this machine's own) they are skipped.
 load helpers
 
 setup() { kernel_kind_gate; basic_setup; }
@@ -32,7 +31,7 @@ reservations() { ls "$DATA_DIR/vlannet" 2>/dev/null | grep -vE '^(lock|last_rese
 # Product decision (issue 15): with no ports yet, turning vlan_filtering on disturbs nobody, so cniveth
 # does it; with ports, it would change their traffic, so the ADD fails (code 7) and changes nothing.
 
-@test "[to build] vlan on an existing bridge with vlan_filtering off and no ports (kernel with bridge VLAN filtering): filtering is turned on and VLANs isolate" {
+@test "vlan on an existing bridge with vlan_filtering off and no ports (kernel with bridge VLAN filtering): filtering is turned on and VLANs isolate" {
   in_host ip link add cnitest0 type bridge
   [ "$(vlan_filtering_of cnitest0)" = 0 ] || fail "test set-up: the bridge already filters"
   new_container C1; new_container C2; new_container C3
@@ -45,7 +44,7 @@ reservations() { ls "$DATA_DIR/vlannet" 2>/dev/null | grep -vE '^(lock|last_rese
   ! in_ns "$C1" ping -c1 -W1 10.99.0.4 >/dev/null 2>&1 || fail "VLAN 100 reached VLAN 200: the bridge does not filter"
 }
 
-@test "[to build] vlan on an existing bridge with vlan_filtering off that has ports (kernel with bridge VLAN filtering): code 7 naming the bridge and the way out, nothing changed" {
+@test "vlan on an existing bridge with vlan_filtering off that has ports (kernel with bridge VLAN filtering): code 7 naming the bridge and the way out, nothing changed" {
   in_host ip link add cnitest0 type bridge
   in_host ip link add other0 type veth peer name other1       # someone else's port
   in_host ip link set other0 master cnitest0
@@ -90,7 +89,7 @@ reservations() { ls "$DATA_DIR/vlannet" 2>/dev/null | grep -vE '^(lock|last_rese
 # none. The result lists it as interfaces[3] ({name, mac}, no sandbox). Later ADDs reuse it; DEL never
 # removes it. IP forwarding is enabled as for any gateway.
 
-@test "[to build] vlan with isDefaultGateway (kernel with bridge VLAN filtering): the gateway address is on <bridge>.<vlan>, the container pings it, another VLAN cannot" {
+@test "vlan with isDefaultGateway (kernel with bridge VLAN filtering): the gateway address is on <bridge>.<vlan>, the container pings it, another VLAN cannot" {
   new_container C1; new_container C2
   add c1 "$C1" "$(vconf '"vlan":100,"isDefaultGateway":true')"
   assert_json "$output" '.interfaces | length' 4
@@ -107,7 +106,7 @@ reservations() { ls "$DATA_DIR/vlannet" 2>/dev/null | grep -vE '^(lock|last_rese
   ! in_ns "$C2" ping -c1 -W1 10.99.0.1 >/dev/null 2>&1 || fail "VLAN 200 reached VLAN 100's gateway"
 }
 
-@test "[to build] vlan with isGateway (kernel with bridge VLAN filtering): <bridge>.<vlan> is a veth whose peer is an access port of the VLAN, with the bridge's MTU" {
+@test "vlan with isGateway (kernel with bridge VLAN filtering): <bridge>.<vlan> is a veth whose peer is an access port of the VLAN, with the bridge's MTU" {
   new_container C1
   add c1 "$C1" "$(vconf '"vlan":100,"isGateway":true,"mtu":1400')"
   local gw; gw=$(in_host ip -j -d link show cnitest0.100) || fail "no cnitest0.100"
@@ -121,7 +120,7 @@ reservations() { ls "$DATA_DIR/vlannet" 2>/dev/null | grep -vE '^(lock|last_rese
   assert_port_vlans cnitest0 "1(PVID,untagged)"          # the bridge's own VLANs are not touched
 }
 
-@test "[to build] vlan with isGateway (kernel with bridge VLAN filtering): a second container reuses <bridge>.<vlan>; DEL never removes it" {
+@test "vlan with isGateway (kernel with bridge VLAN filtering): a second container reuses <bridge>.<vlan>; DEL never removes it" {
   new_container C1; new_container C2
   local conf; conf=$(vconf '"vlan":100,"isGateway":true')
   add c1 "$C1" "$conf"

@@ -27,6 +27,7 @@ internal static class BridgeConfig
         if (conf.IpMasqBackend is not (null or "iptables" or "nftables"))
             throw CniException.Config($"unknown ipMasqBackend \"{conf.IpMasqBackend}\" (must be \"iptables\" or \"nftables\")");
         ValidateBridgeName(conf.BridgeName);
+        VlanGateway.Validate(conf);
         if (!conf.HasIpam && CniVersions.IsSupported(version) && CniVersions.IsLegacy(version))
             throw CniException.Config($"CNI version {version} cannot express a result without IP addresses",
                 "configure \"ipam\" or use cniVersion 0.3.0 or later");

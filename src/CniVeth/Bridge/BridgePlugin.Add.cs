@@ -22,7 +22,6 @@ internal sealed partial class BridgePlugin
         BridgeConfig.Validate(conf, req.Version);
         string network = req.NetworkName, containerId = req.Env.ContainerId, ifName = req.Env.IfName;
         byte[]? mac = req.Mac is string m ? MacBytes(m) : null;
-        BridgeVlans.RefuseVlanGateway(conf);
 
         using NetNamespace home = NetNamespace.Current();
         using NetNamespace netns = NetNamespace.Open(req.Env.NetNs);
@@ -55,17 +54,18 @@ internal sealed partial class BridgePlugin
 
             LinkInfo peer = container.GetLink(ifName)
                 ?? throw CniException.Internal($"container interface \"{ifName}\" vanished right after it was created");
-            ConfigureContainerSide(container, netns, home, conf, peer, plan);
+            ConfigureContainerSide(container, netns, home, host, hostLink, conf, peer, plan);
 
             FirewallSetup.Add(conf, network, plan, hostName, peer.MacString, rollback);
 
             LinkInfo finalHost = conf.DisableContainerInterface ? hostLink : WaitForwarding(host, hostLink);
 
             // Shared host settings last: nothing after them can fail but their own checks.
-            AddGatewayAddresses(host, conf, bridge, plan, rollback);
+            LinkInfo? vlanGateway = VlanGateway.Wanted(conf) ? VlanGateway.Ensure(host, conf, bridge, rollback) : null;
+            AddGatewayAddresses(host, conf, vlanGateway ?? bridge, bridge, plan, rollback);
             if (plan.BridgeAddresses.Count > 0) Forwarding.Enable(plan.BridgeAddresses, rollback);
             rollback.Clear();
-            return BuildResult(conf, req, bridge, finalHost, peer, plan, ipamResult);
+            return BuildResult(conf, req, bridge, finalHost, peer, vlanGateway, plan, ipamResult);
         }
         catch (Exception e)
         {
@@ -108,6 +108,7 @@ internal sealed partial class BridgePlugin
         if (link.Kind != "bridge")
             throw new CniException(ErrorCode.InvalidNetworkConfig, $"\"{name}\" already exists but is not a bridge",
                 $"it is a {(string.IsNullOrEmpty(link.Kind) ? "device" : link.Kind)}; choose another \"bridge\" name or remove it");
+        BridgeVlans.EnsureFiltering(host, conf, link);
         return link;
     }
 
@@ -177,25 +178,25 @@ internal sealed partial class BridgePlugin
         b.Send();
     }
 
-    /// <summary>The gateway addresses isGateway puts on the bridge. Those this ADD added (not the ones that
-    /// were there) are checked against the bridge's other addresses and, if the ADD fails after all, removed
-    /// again unless other ports use the bridge.</summary>
-    private static void AddGatewayAddresses(RouteClient host, NetConf conf, LinkInfo bridge, AddressPlan plan, Rollback rollback)
+    /// <summary>The gateway addresses isGateway puts on the bridge (or on the VLAN gateway interface). Those
+    /// this ADD added (not the ones that were there) are checked against the interface's other addresses and,
+    /// if the ADD fails after all, removed again unless other ports use the bridge.</summary>
+    private static void AddGatewayAddresses(RouteClient host, NetConf conf, LinkInfo holder, LinkInfo bridge, AddressPlan plan, Rollback rollback)
     {
         if (plan.BridgeAddresses.Count == 0) return;
         RouteBatch b = host.Batch();
         var ops = new List<(CidrAddress Address, NetlinkOp Op)>();
         foreach (CidrAddress gw in plan.BridgeAddresses)
-            ops.Add((gw, b.AddAddress(bridge.Index, gw, noDad: true, $"adding gateway address {gw} to bridge \"{bridge.Name}\"", Errno.EEXIST)));
+            ops.Add((gw, b.AddAddress(holder.Index, gw, noDad: true, $"adding gateway address {gw} to \"{holder.Name}\"", Errno.EEXIST)));
         b.Send();
         var added = ops.FindAll(o => o.Op.Succeeded).ConvertAll(o => o.Address);
         if (added.Count == 0) return;
-        GatewayAddresses.Reconcile(host, conf, bridge, plan.BridgeAddresses, added);
-        rollback.Add("gateway addresses on the bridge", () => GatewayAddresses.RemoveIfUnused(host, bridge, added));
+        GatewayAddresses.Reconcile(host, conf, holder, plan.BridgeAddresses, added);
+        rollback.Add($"gateway addresses on \"{holder.Name}\"", () => GatewayAddresses.RemoveIfUnused(host, holder, bridge, added));
     }
 
     private static void ConfigureContainerSide(RouteClient container, NetNamespace netns, NetNamespace home,
-        NetConf conf, LinkInfo peer, AddressPlan plan)
+        RouteClient host, LinkInfo hostLink, NetConf conf, LinkInfo peer, AddressPlan plan)
     {
         bool hasV6 = plan.ContainerAddresses.Exists(a => !a.IsIPv4);
         if (hasV6)
@@ -214,6 +215,14 @@ internal sealed partial class BridgePlugin
         RouteBatch b = container.Batch();
         bool hasV4 = plan.ContainerAddresses.Exists(a => a.IsIPv4);
         b.SetLink(peer.Index, new LinkChange(Up: conf.DisableContainerInterface ? null : true, ArpNotify: hasV4), $"bringing up \"{peer.Name}\"");
+        if (conf.EnableDad && hasV6)
+        {
+            // DAD probes sent before the bridge port forwards are lost, and the kernel then declares a
+            // duplicate address unique (seen on 6.1): with enabledad the addresses wait for the port.
+            b.Send();
+            WaitForwarding(host, hostLink);
+            b = container.Batch();
+        }
         foreach (CidrAddress a in plan.ContainerAddresses)
             b.AddAddress(peer.Index, a, noDad: !conf.EnableDad, $"adding address {a} to \"{peer.Name}\"");
         // Two IPAM routes can resolve to the same kernel route (e.g. a default route given twice): EEXIST is fine.
@@ -242,12 +251,13 @@ internal sealed partial class BridgePlugin
     }
 
     private static Result BuildResult(NetConf conf, CniRequest req, LinkInfo bridge, LinkInfo hostLink, LinkInfo peer,
-        AddressPlan plan, Result ipamResult)
+        LinkInfo? vlanGateway, AddressPlan plan, Result ipamResult)
     {
         var result = new Result();
         result.Interfaces.Add(new ResultInterface { Name = bridge.Name, Mac = bridge.MacString });
         result.Interfaces.Add(new ResultInterface { Name = hostLink.Name, Mac = hostLink.MacString });
         result.Interfaces.Add(new ResultInterface { Name = peer.Name, Mac = peer.MacString, Sandbox = req.Env.NetNs });
+        if (vlanGateway is not null) result.Interfaces.Add(new ResultInterface { Name = vlanGateway.Name, Mac = vlanGateway.MacString });
         foreach (ResultIp ip in ipamResult.Ips)
             result.Ips.Add(new ResultIp { Address = ip.Address, Gateway = plan.GatewayOf(ip), Interface = 2 });
         result.Routes.AddRange(plan.Routes);

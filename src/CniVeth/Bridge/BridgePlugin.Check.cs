@@ -44,6 +44,14 @@ internal sealed partial class BridgePlugin
         LinkInfo? hostEnd = host.GetLink(peer.LinkIndex);
         if (hostEnd is null || hostEnd.Kind != "veth") throw Missing($"the host end of \"{ifName}\" is missing");
         if (hostEnd.MasterIndex != bridge.Index) throw Missing($"veth \"{hostEnd.Name}\" is not enslaved to bridge \"{bridge.Name}\"");
+        // The host end is found again by its name on DEL: a renamed one would be orphaned.
+        ResultInterface? prevHost = prev.Interfaces.Find(i => string.IsNullOrEmpty(i.Sandbox) && i.Name != conf.BridgeName
+            && i.Name != VlanGateway.NameFor(conf));
+        if (prevHost is not null && prevHost.Name != hostEnd.Name)
+            throw Missing($"the host end of \"{ifName}\" is called \"{hostEnd.Name}\", prevResult says \"{prevHost.Name}\"");
+        string expected = HostVeth.NameFor(req.NetworkName, req.Env.ContainerId, ifName);
+        if (hostEnd.Alias == HostVeth.AliasFor(req.NetworkName, req.Env.ContainerId, ifName) && hostEnd.Name != expected)
+            throw Missing($"the host end of \"{ifName}\" is called \"{hostEnd.Name}\", not \"{expected}\": DEL would not find it");
 
         int containerIndex = prev.Interfaces.IndexOf(prevPeer);
         var addrs = container.DumpAddresses(Rtnl.AF_UNSPEC, peer.Index);

@@ -30,7 +30,39 @@ internal static class BridgeVlans
 
     /// <summary>Adds the port's VLAN requests to a batch.</summary>
     public static List<NetlinkOp> AddTo(RouteBatch batch, LinkInfo port, NetConf conf) =>
-        Requests(conf).ConvertAll(r => batch.SetPortVlans(port.Index, r.Delete, r.Vlans, $"setting VLANs on bridge port \"{port.Name}\""));
+        AddTo(batch, port, Requests(conf));
+
+    /// <summary>An access port of one VLAN (the VLAN gateway's bridge port): like a container's port
+    /// with only "vlan" set.</summary>
+    public static List<(bool Delete, List<PortVlan> Vlans)> AccessPortRequests(int vlan, bool preserveDefaultVlan)
+    {
+        var requests = new List<(bool, List<PortVlan>)>();
+        if (!preserveDefaultVlan) requests.Add((true, [new PortVlan(1, Rtnl.MaxVlanId)]));
+        requests.Add((false, [new PortVlan((ushort)vlan, (ushort)vlan, Access)]));
+        return requests;
+    }
+
+    public static List<NetlinkOp> AddTo(RouteBatch batch, LinkInfo port, List<(bool Delete, List<PortVlan> Vlans)> requests) =>
+        requests.ConvertAll(r => batch.SetPortVlans(port.Index, r.Delete, r.Vlans, $"setting VLANs on bridge port \"{port.Name}\""));
+
+    /// <summary>
+    /// A VLAN config on an existing bridge that does not filter would isolate nothing. A bridge without
+    /// ports is switched to filtering (nobody else's traffic changes); one with ports is left alone and the
+    /// ADD fails, since filtering would move their traffic into VLAN 1 and drop what they tag.
+    /// </summary>
+    public static void EnsureFiltering(RouteClient host, NetConf conf, LinkInfo bridge)
+    {
+        if (!Wanted(conf) || bridge.VlanFiltering) return;
+        if (!bridge.VlanFilteringAvailable) throw NotAvailable(conf);
+        int ports = host.DumpLinks().Count(l => l.MasterIndex == bridge.Index);
+        if (ports > 0)
+            throw CniException.Config(
+                $"VLAN filtering is off on bridge \"{bridge.Name}\", which already has {ports} port(s): {Keys(conf)} would isolate nothing. " +
+                $"Turn it on yourself once those ports are ready for it (ip link set {bridge.Name} type bridge vlan_filtering 1), or use another bridge for VLANs",
+                "cniveth turns filtering on only for a bridge without ports: on a bridge with ports it would move their traffic into VLAN 1 and drop what they tag");
+        NetlinkOp on = host.Send(b => b.SetBridgeVlanFiltering(bridge.Index, true, $"turning on VLAN filtering of bridge \"{bridge.Name}\"", Errno.EOPNOTSUPP));
+        if (!on.Succeeded) throw NotAvailable(conf);
+    }
 
     /// <summary>The additions in order: tagged trunk ranges, then the native VLAN (so its flags win when
     /// the trunk also lists it). The access VLAN is kept out of the trunk: re-adding it tagged would
@@ -58,33 +90,21 @@ internal static class BridgeVlans
         return result;
     }
 
-    /// <summary>
-    /// vlan with a gateway: the reference puts the gateway address on a veth pair "&lt;bridge&gt;.&lt;vlan&gt;"
-    /// whose other end is an access port of that VLAN. cniveth does not create that interface; rather than
-    /// put the gateway on the bridge itself (untagged VLAN 1, unreachable from the VLAN's ports) it refuses
-    /// the combination before anything changes.
-    /// </summary>
-    public static void RefuseVlanGateway(NetConf conf)
-    {
-        // A gateway exists only with IPAM (which always yields addresses, or the ADD fails).
-        if (conf.Vlan == 0 || !(conf.IsGateway || conf.IsDefaultGateway) || !conf.HasIpam) return;
-        string key = conf.IsDefaultGateway ? "isDefaultGateway" : "isGateway";
-        throw new CniException(ErrorCode.UnsupportedField,
-            $"\"{key}\": true with \"vlan\": {conf.Vlan} is not supported: cniveth does not create the \"{conf.BridgeName}.{conf.Vlan}\" gateway interface",
-            "drop isGateway/isDefaultGateway and route the VLAN through a gateway you manage, or use the network without \"vlan\"");
-    }
-
     /// <summary>The error for a kernel built without CONFIG_BRIDGE_VLAN_FILTERING (EOPNOTSUPP from the bridge
     /// or the port): names the feature and the config keys, code 2 (unsupported field).</summary>
-    public static CniException NotAvailable(NetConf conf)
+    public static CniException NotAvailable(NetConf conf) =>
+        new(ErrorCode.UnsupportedField,
+            $"bridge VLAN filtering is not available in this kernel (CONFIG_BRIDGE_VLAN_FILTERING): {Keys(conf)} cannot be used",
+            "use a kernel built with CONFIG_BRIDGE_VLAN_FILTERING=y, or remove \"vlan\" and \"vlanTrunk\" from the network config");
+
+    /// <summary>The VLAN keys of a config as messages quote them: "vlan": 100 and "vlanTrunk": 10,20-30.</summary>
+    private static string Keys(NetConf conf)
     {
         var keys = new List<string>();
         if (conf.Vlan != 0) keys.Add($"\"vlan\": {conf.Vlan}");
         if (conf.VlanTrunk is { Count: > 0 })
             keys.Add("\"vlanTrunk\": " + string.Join(",", Ranges(BridgeConfig.ValidatedTrunkVids(conf))
                 .Select(r => r.First == r.Last ? $"{r.First}" : $"{r.First}-{r.Last}")));
-        return new CniException(ErrorCode.UnsupportedField,
-            $"bridge VLAN filtering is not available in this kernel (CONFIG_BRIDGE_VLAN_FILTERING): {string.Join(" and ", keys)} cannot be used",
-            "use a kernel built with CONFIG_BRIDGE_VLAN_FILTERING=y, or remove \"vlan\" and \"vlanTrunk\" from the network config");
+        return string.Join(" and ", keys);
     }
 }

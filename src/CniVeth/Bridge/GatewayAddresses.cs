@@ -66,16 +66,21 @@ internal static class GatewayAddresses
         return conflicting;
     }
 
-    /// <summary>Undo of a failed ADD's additions: only while no port is attached to the bridge, since another
-    /// attachment's ADD may be counting on the address (it found it there and did not add it).</summary>
-    public static void RemoveIfUnused(RouteClient host, LinkInfo bridge, IReadOnlyList<CidrAddress> added)
+    /// <summary>Undo of a failed ADD's additions to <paramref name="holder"/> (the bridge, or a VLAN gateway):
+    /// only while no container port is attached to the bridge, since another attachment's ADD may be
+    /// counting on the address (it found it there and did not add it).</summary>
+    public static void RemoveIfUnused(RouteClient host, LinkInfo holder, LinkInfo bridge, IReadOnlyList<CidrAddress> added)
     {
-        if (host.DumpLinks().Exists(l => l.MasterIndex == bridge.Index)) return;
+        string gatewayPort = VlanGatewayPort(holder);
+        if (host.DumpLinks().Exists(l => l.MasterIndex == bridge.Index && l.Name != gatewayPort)) return;
         host.Send(b =>
         {
             foreach (CidrAddress a in added)
-                b.DeleteAddress(bridge.Index, a, $"removing gateway address {a} from \"{bridge.Name}\"", Errno.EADDRNOTAVAIL, Errno.ENODEV);
+                b.DeleteAddress(holder.Index, a, $"removing gateway address {a} from \"{holder.Name}\"", Errno.EADDRNOTAVAIL, Errno.ENODEV);
             return b;
         });
     }
+
+    /// <summary>The bridge port of a VLAN gateway (not a container's), or "" for the bridge itself.</summary>
+    private static string VlanGatewayPort(LinkInfo holder) => holder.Kind == "bridge" ? "" : VlanGateway.PortNameFor(holder.Name);
 }

@@ -19,6 +19,11 @@ internal sealed class LinkInfo
     public byte OperState { get; init; }
     public string? Alias { get; init; }
     public bool HasLinkNetNsId { get; init; }
+    /// <summary>A bridge: whether it filters by VLAN (IFLA_BR_VLAN_FILTERING).</summary>
+    public bool VlanFiltering { get; init; }
+    /// <summary>A bridge: whether this kernel can filter by VLAN at all. Only such kernels report the
+    /// bridge's default PVID (CONFIG_BRIDGE_VLAN_FILTERING); the filtering flag itself is always reported.</summary>
+    public bool VlanFilteringAvailable { get; init; }
 
     public bool IsUp => (Flags & Rtnl.IFF_UP) != 0;
     public bool IsPromisc => (Flags & Rtnl.IFF_PROMISC) != 0;
@@ -35,7 +40,7 @@ internal sealed class LinkInfo
         byte[]? mac = null;
         int mtu = 0, master = 0, link = 0;
         byte oper = 0;
-        bool netnsid = false;
+        bool netnsid = false, vlanFiltering = false, vlanAvailable = false;
         while (r.Next(out ushort type, out ReadOnlySpan<byte> v))
         {
             switch (type)
@@ -54,6 +59,8 @@ internal sealed class LinkInfo
                     {
                         if (t2 == Rtnl.IFLA_INFO_KIND) kind = AttributeReader.String(v2);
                         else if (t2 == Rtnl.IFLA_INFO_SLAVE_KIND) slaveKind = AttributeReader.String(v2);
+                        // The kernel puts IFLA_INFO_KIND first; data attribute numbers mean something else per kind.
+                        else if (t2 == Rtnl.IFLA_INFO_DATA && kind == "bridge") ReadBridgeData(v2, ref vlanFiltering, ref vlanAvailable);
                     }
                     break;
             }
@@ -62,7 +69,18 @@ internal sealed class LinkInfo
         {
             Index = ifi.Index, Name = name, Kind = kind, SlaveKind = slaveKind, Mac = mac, Mtu = mtu,
             Flags = ifi.Flags, MasterIndex = master, LinkIndex = link, OperState = oper, Alias = alias,
-            HasLinkNetNsId = netnsid,
+            HasLinkNetNsId = netnsid, VlanFiltering = vlanFiltering, VlanFilteringAvailable = vlanAvailable,
         };
+    }
+
+    /// <summary>IFLA_INFO_DATA of a bridge.</summary>
+    private static void ReadBridgeData(ReadOnlySpan<byte> data, ref bool vlanFiltering, ref bool vlanAvailable)
+    {
+        var r = new AttributeReader(data);
+        while (r.Next(out ushort type, out ReadOnlySpan<byte> v))
+        {
+            if (type == Rtnl.IFLA_BR_VLAN_FILTERING) vlanFiltering = AttributeReader.U8(v) != 0;
+            else if (type == Rtnl.IFLA_BR_VLAN_DEFAULT_PVID) vlanAvailable = true;
+        }
     }
 }

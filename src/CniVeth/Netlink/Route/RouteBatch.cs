@@ -25,10 +25,16 @@ internal sealed class RouteBatch(NetlinkSocket socket)
     }
 
     /// <summary>A veth pair in one request: the host end up and enslaved, the peer born in its namespace.</summary>
-    public NetlinkOp CreateVeth(string hostName, int masterIndex, int mtu, string peerName, SafeFd peerNetNs, byte[]? peerMac,
+    public NetlinkOp CreateVeth(string hostName, int masterIndex, int mtu, string peerName, SafeFd? peerNetNs, byte[]? peerMac,
         string description, params int[] tolerated)
     {
         RouteRequests.NewVeth(_batch.Messages, hostName, masterIndex, mtu, peerName, peerNetNs, peerMac);
+        return _batch.Record(description, tolerated);
+    }
+
+    public NetlinkOp SetBridgeVlanFiltering(int index, bool on, string description, params int[] tolerated)
+    {
+        RouteRequests.SetBridgeVlanFiltering(_batch.Messages, index, on);
         return _batch.Record(description, tolerated);
     }
 

@@ -38,13 +38,22 @@ internal static class RouteRequests
         b.EndNested().EndMessage();
     }
 
+    /// <summary>Turns VLAN filtering of an existing bridge on or off (RTM_NEWLINK with the bridge's link info).</summary>
+    public static void SetBridgeVlanFiltering(NetlinkMessageBuilder b, int index, bool on)
+    {
+        b.BeginMessage(Rtnl.RTM_NEWLINK, Nl.F_ACK).Struct(new IfInfoMsg { Index = index })
+         .BeginNested(Rtnl.IFLA_LINKINFO).String(Rtnl.IFLA_INFO_KIND, "bridge")
+         .BeginNested(Rtnl.IFLA_INFO_DATA).U8(Rtnl.IFLA_BR_VLAN_FILTERING, on ? (byte)1 : (byte)0).EndNested()
+         .EndNested().EndMessage();
+    }
+
     /// <summary>
     /// One RTM_NEWLINK creating the veth pair: the host end (up, enslaved to <paramref name="masterIndex"/>)
-    /// in the socket's namespace and the peer born directly in the container namespace under its final name,
-    /// so nothing is moved between namespaces afterwards.
+    /// in the socket's namespace and the peer born directly in <paramref name="peerNetNs"/> (null: the same
+    /// namespace) under its final name, so nothing is moved between namespaces afterwards.
     /// </summary>
     public static void NewVeth(NetlinkMessageBuilder b, string hostName, int masterIndex, int mtu,
-        string peerName, SafeFd peerNetNs, byte[]? peerMac)
+        string peerName, SafeFd? peerNetNs, byte[]? peerMac)
     {
         b.BeginMessage(Rtnl.RTM_NEWLINK, Create)
          .Struct(new IfInfoMsg { Flags = Rtnl.IFF_UP, Change = Rtnl.IFF_UP })
@@ -55,8 +64,8 @@ internal static class RouteRequests
          .BeginNested(Rtnl.IFLA_INFO_DATA)
          .BeginNested(Rtnl.VETH_INFO_PEER)
          .Struct(new IfInfoMsg())
-         .String(Rtnl.IFLA_IFNAME, peerName)
-         .U32(Rtnl.IFLA_NET_NS_FD, (uint)peerNetNs.Fd);
+         .String(Rtnl.IFLA_IFNAME, peerName);
+        if (peerNetNs is not null) b.U32(Rtnl.IFLA_NET_NS_FD, (uint)peerNetNs.Fd);
         if (mtu > 0) b.U32(Rtnl.IFLA_MTU, (uint)mtu);
         if (peerMac is not null) b.Attr(Rtnl.IFLA_ADDRESS, peerMac);
         b.EndNested().EndNested().EndNested().EndMessage();

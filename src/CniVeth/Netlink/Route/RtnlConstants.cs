@@ -17,7 +17,7 @@ internal static class Rtnl
         IFLA_NET_NS_FD = 28, IFLA_EXT_MASK = 29, IFLA_LINK_NETNSID = 37;
     public const ushort IFLA_INFO_KIND = 1, IFLA_INFO_DATA = 2, IFLA_INFO_SLAVE_KIND = 4;
     public const ushort VETH_INFO_PEER = 1;
-    public const ushort IFLA_BR_VLAN_FILTERING = 7;
+    public const ushort IFLA_BR_VLAN_FILTERING = 7, IFLA_BR_VLAN_DEFAULT_PVID = 39;
     public const ushort IFLA_BRPORT_MODE = 4, IFLA_BRPORT_ISOLATED = 33;
     public const ushort IFLA_INET_CONF = 1;
     public const ushort IPV4_DEVCONF_ARP_NOTIFY = 22;
