@@ -375,6 +375,26 @@ struct dirent *readdir(DIR *d)
     INTERPOSE("readdir", 0, fd_path(dirfd(d), path), NULL, real_readdir(d));
 }
 
+/* readdir_r reports failures as its return value, not through errno. (Deprecated, but the binary imports it.) */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+int readdir64_r(DIR *d, struct dirent64 *entry, struct dirent64 **result)
+{
+    REAL(readdir64_r);
+    char path[MAX_PATH] = "";
+    if (needs_path()) fd_path(dirfd(d), path);
+    long number = eligible_number("readdir", path, 0);
+    if (due(number)) {
+        log_call("readdir", path, -1, cfg.err, number, 1);
+        *result = NULL;
+        return cfg.err;
+    }
+    int r = real_readdir64_r(d, entry, result);
+    log_call("readdir", path, r ? -1 : 0, r, number, 0);
+    return r;
+}
+#pragma GCC diagnostic pop
+
 /* The .NET runtime's System.Native was linked against the old stat entry points. */
 int __xstat64(int ver, const char *p, struct stat64 *st);
 int __lxstat64(int ver, const char *p, struct stat64 *st);

@@ -124,9 +124,9 @@ faults_env() { echo "/usr/bin/env LD_PRELOAD=$FAULTLIB FAULT_PATH=$DATA_DIR $*";
 fault_counts() { cut -f1 "$1" | sort | uniq -c | awk '{print $2, $1}'; }
 
 # sweep_points COUNT: which N to fail among COUNT calls. FAULT_SWEEP=full: all of them; otherwise the
-# first three, the middle and the last two (every N when there are at most 6).
+# first, the middle and the last (every N when there are at most 4).
 sweep_points() {
   local c=$1
-  if [ "${FAULT_SWEEP:-quick}" = full ] || [ "$c" -le 6 ]; then seq 1 "$c"; return; fi
-  printf '%s\n' 1 2 3 $((c / 2)) $((c - 1)) "$c" | sort -nu
+  if [ "${FAULT_SWEEP:-quick}" = full ] || [ "$c" -le 4 ]; then seq 1 "$c"; return; fi
+  printf '%s\n' 1 $(((c + 1) / 2)) "$c" | sort -nu
 }
