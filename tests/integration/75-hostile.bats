@@ -131,7 +131,8 @@ add_fault_sweep() {
     rm -f "$flog"; runs=$((runs + 1))
     wrapped "$(faults_env FAULT_LOG="$flog" FAULT_CALL="$kind" FAULT_NTH="$n" FAULT_ERRNO="$e" FAULT_REPEAT="$repeat")" \
       run --separate-stderr plugin ADD c1 "$C1" eth0 <<<"$SWEEP_CONF"
-    grep -q INJECTED "$flog" 2>/dev/null && injected=$((injected + 1))
+    if grep -q INJECTED "$flog" 2>/dev/null; then injected=$((injected + 1))
+    elif [ "$status" -ne 0 ]; then problems+=("$what: ADD failed before the fault was due (the store is broken): ${output:0:200}"); fi
     check_after_faulty_add "$what" c1
     runtime_del "$what" c1 "$SWEEP_CONF"
     [ "${FAULT_SWEEP:-quick}" != full ] || next_add_works "$what" c1 "$SWEEP_CONF"
