@@ -2,9 +2,10 @@
 # hostile-store.pl NET_DIR CID...: what a host-local store holds, in one process (the fault sweeps run
 # this hundreds of times; a pipeline of ls/head/jq per check cost seconds on a loaded machine).
 # Prints, for each CID, one line "CID ip ip ..." (its reservations, sorted). Then, when cniveth's owner
-# index is stamped current (.cniveth/stamp starts with the network directory's mtime, see
-# src/CniVeth/Ipam/Store/HostLocalStore.cs), one "INDEX ..." line per disagreement between the index
-# (.cniveth/owners/*: "key ip" lines, see OwnerIndex.cs) and the IP files, both ways: a claim no file
+# index is stamped current (.cniveth/stamp is "NETDIR_MTIME OWNERS_MTIME LAYOUT BOOT" and both mtimes
+# still hold, see src/CniVeth/Ipam/Store/IndexStamp.cs), one "INDEX ..." line per disagreement between
+# the index (.cniveth/owners/*: a "#cniveth-owners LENGTH HASH" header line, then "key ip" lines, see
+# OwnerIndex.cs) and the IP files, both ways: a claim no file
 # backs, and a reservation the index does not list (DEL trusts the index: that one leaks for good).
 # Disagreements of an index without a current stamp are printed as "STALE ..." (the next call rebuilds).
 use strict;
@@ -46,7 +47,7 @@ for my $bucket (sort readdir $oh) {
   next unless -f $path && open(my $fh, "<", $path);
   while (my $line = <$fh>) {
     $line =~ s/^\s+|\s+$//g;
-    next if $line eq "";
+    next if $line eq "" || $line =~ /^#/;
     my ($key, $ip) = split / /, $line, 2;
     if (!defined $ip || $ip !~ /^[0-9a-fA-F.:]{2,45}$/) { push @problems, "$bucket: a line that is not \"key ip\""; last; }
     $listed{"$key $ip"} = 1;
@@ -63,7 +64,9 @@ for my $ip (sort keys %file_key) {
 exit 0 unless @problems;
 my $stamp = "";
 if (open(my $sh, "<", "$dir/.cniveth/stamp")) { $stamp = <$sh> // ""; close $sh; }
-my ($stamped) = split / /, $stamp;
+my ($stamped, $owners_stamped) = split / /, $stamp;
 my $mtime = `stat -c %.9Y '$dir' 2>/dev/null`; chomp $mtime;
-my $current = defined $stamped && $stamped ne "" && $stamped eq $mtime;
+my $owners_mtime = `stat -c %.9Y '$owners' 2>/dev/null`; chomp $owners_mtime;
+my $current = defined $stamped && $stamped ne "" && $stamped eq $mtime
+  && defined $owners_stamped && $owners_stamped eq $owners_mtime;
 print(($current ? "INDEX " : "STALE ") . "$_\n") for @problems;
