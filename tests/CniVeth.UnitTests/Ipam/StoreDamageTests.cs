@@ -164,4 +164,61 @@ public class StoreDamageTests : IDisposable
         Assert.Equal(["10.0.0.3"], Del("c1").Select(a => a.ToString()));
         Assert.Equal(["10.0.0.2"], Del("c0").Select(a => a.ToString()));
     }
+
+    private static void Chattr(string flag, string path)
+    {
+        using var p = Process.Start("chattr", [flag, path]);
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"chattr {flag} {path} failed (the test needs root and a filesystem with the immutable flag)");
+    }
+
+    /// <summary>The owners directory made immutable: every index write fails (as on a full disk), yet
+    /// ADD, a second ADD of the same owner and DEL give the right answers, and no stamp vouches for the
+    /// stale index afterwards.</summary>
+    [CniVeth.UnitTests.Support.RootFact]
+    public void WhenTheIndexCannotBeWrittenTheVerbsStillWorkAndTheNextCallRebuilds()
+    {
+        Add("c0");
+        string owners = Meta("owners");
+        Chattr("+i", owners);
+        try
+        {
+            Assert.Equal("10.0.0.3", Add("c1").Ips[0].Address.Address.ToString());
+            Assert.False(File.Exists(Meta("stamp")), "a stamp vouches for an index that misses 10.0.0.3");
+            Assert.Contains("10.0.0.3 has been allocated to c1", Assert.Throws<CniException>(() => Add("c1")).Message);
+            Assert.Equal(["10.0.0.2"], Del("c0").Select(a => a.ToString()));
+            Assert.Equal(["10.0.0.3"], _f.ReservationNames());
+        }
+        finally { Chattr("-i", owners); }
+        using (var s = Open())
+        {
+            Assert.True(s.IndexWasRebuilt);
+            Assert.Equal(["10.0.0.3"], s.AddressesOf(new ReservationOwner("c1", "eth0")).Select(a => a.ToString()));
+        }
+        Assert.True(File.Exists(Meta("stamp")));
+    }
+
+    /// <summary>GC lists only regular files of at most 1 MiB: it releases empty ones (no owner can hold
+    /// them) and invalid attachments, keeps legacy id-only files of a valid container, and never touches
+    /// foreign entries.</summary>
+    [Fact]
+    public void GcReleasesOnlyWhatItCanProveInvalid()
+    {
+        Add("keep");
+        Add("drop");
+        Directory.CreateDirectory(Path.Combine(_f.NetDir, "10.0.0.50"));
+        MakeFifo(Path.Combine(_f.NetDir, "10.0.0.51"));
+        File.WriteAllBytes(Path.Combine(_f.NetDir, "10.0.0.52"), new byte[(1 << 20) + 1]);
+        File.WriteAllText(Path.Combine(_f.NetDir, "10.0.0.53"), " \r\n ");
+        File.WriteAllText(Path.Combine(_f.NetDir, "10.0.0.54"), "keep");
+        File.WriteAllText(Path.Combine(_f.NetDir, "10.0.0.55"), "gone");
+        var valid = new ValidAttachments();
+        valid.Add("keep", "eth0");
+        var released = _f.Ipam.Gc(IpamFixture.Request(Conf), valid);
+        Assert.Equal(["10.0.0.3", "10.0.0.53", "10.0.0.55"], released.Select(r => r.Address.ToString()).Order());
+        Assert.Equal(["10.0.0.2", "10.0.0.50", "10.0.0.51", "10.0.0.52", "10.0.0.54"],
+            Directory.GetFileSystemEntries(_f.NetDir).Select(Path.GetFileName).Where(n => n!.StartsWith("10.")).Order());
+        Assert.Empty(Del("drop"));
+        Assert.Equal(["10.0.0.2"], Del("keep").Select(a => a.ToString()));
+    }
 }

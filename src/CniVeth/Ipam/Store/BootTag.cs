@@ -15,6 +15,7 @@ namespace CniVeth.Ipam.Store;
 internal static class BootTag
 {
     public const string Name = "user.cniveth.boot";
+    private static ReadOnlySpan<byte> NameZ => "user.cniveth.boot\0"u8;
     private const int MaxLength = 64;
 
     public enum State { Absent, Present, Unreadable }
@@ -45,7 +46,7 @@ internal static class BootTag
     public static (State State, string Value) Read(SafeFd fd)
     {
         Span<byte> buffer = stackalloc byte[MaxLength + 1];
-        nint n = FGetXattr(fd, Name, buffer);
+        nint n = FGetXattr(fd, NameZ, buffer);
         if (n < 0) return (Errno.Last == Errno.ENODATA ? State.Absent : State.Unreadable, "");
         string value = Encoding.ASCII.GetString(buffer[..(int)n]);
         return IsValidBootId(value) ? (State.Present, value) : (State.Unreadable, "");
@@ -57,6 +58,6 @@ internal static class BootTag
     {
         Span<byte> value = stackalloc byte[MaxLength];
         int length = Encoding.ASCII.GetBytes(bootId, value);
-        FSetXattr(fd, Name, value[..length], onlyIfAbsent ? XATTR_CREATE : 0);
+        FSetXattr(fd, NameZ, value[..length], onlyIfAbsent ? XATTR_CREATE : 0);
     }
 }

@@ -231,6 +231,7 @@ internal sealed class HostLocalStore : IDisposable
     /// <summary>The owner's index entries; a damaged index is rebuilt from the IP files first.</summary>
     private List<IPAddress> Listed(ReservationOwner owner)
     {
+        if (_index.ReadsNeedRebuild) Scan(sweep: false, storeUnchangedSinceEarlierBoot: false);
         try
         {
             return _index.Get(owner);
@@ -392,7 +393,7 @@ internal sealed class HostLocalStore : IDisposable
 
     private void RebuildIndexFromScan()
     {
-        var owned = new List<(IPAddress, ReservationOwner)>(_scan!.Count);
+        var owned = new List<(IPAddress Address, ReservationOwner Owner)>(_scan!.Count);
         foreach (var (address, owner) in _scan!)
             if (owner is { } o) owned.Add((address, o));
         _index.Rebuild(owned);
@@ -458,7 +459,7 @@ internal sealed class HostLocalStore : IDisposable
         {
             if (_writable && _meta is not null)
             {
-                if (_mutating || _index.PersistFailed) RemoveStampQuietly();
+                if (_mutating || !_index.Vouchable) RemoveStampQuietly();
                 else if (_changed)
                 {
                     try { WriteStamp(); }

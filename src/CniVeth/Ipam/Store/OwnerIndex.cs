@@ -21,9 +21,10 @@ internal sealed class IndexDamagedException(string message) : Exception(message)
 /// truncated, emptied or garbled bucket is noticed (IndexDamagedException) instead of read as "this owner
 /// holds nothing" — which would leak its reservations on DEL and give it a second address on a re-ADD.
 ///
-/// After a rebuild the index is also held in memory for the rest of the call. Writing it is best effort:
-/// when a bucket cannot be written (a full disk), PersistFailed is set, the store writes no stamp, and the
-/// next call rebuilds. A failed index write therefore never fails a verb nor leaves a half-done change.
+/// Writing it is best effort: when a rebuild cannot be written (a full disk, a read-only store) the index
+/// is held in memory for the rest of the call. When a write fails, WriteFailed is set: the disk copy no
+/// longer answers reads (ReadsNeedRebuild: the store rebuilds it in memory first), the store writes no
+/// stamp, and the next call rebuilds. A failed index write never fails a verb nor leaves a half-done change.
 /// </summary>
 internal sealed class OwnerIndex(StoreDirectory? owners, StoreDirectory? scratch)
 {
@@ -36,11 +37,16 @@ internal sealed class OwnerIndex(StoreDirectory? owners, StoreDirectory? scratch
 
     private Dictionary<string, List<IPAddress>>? _memory;
 
-    /// <summary>True when the on-disk index may not match the IP files (a write failed or there is no
-    /// index directory): no stamp may vouch for it.</summary>
-    public bool PersistFailed { get; private set; } = owners is null || scratch is null;
+    private bool Writable => owners is not null && scratch is not null;
 
-    public bool InMemory => _memory is not null;
+    /// <summary>A write of this call failed: the disk copy may miss changes of this call.</summary>
+    public bool WriteFailed { get; private set; }
+
+    /// <summary>May a stamp vouch for the disk copy? Only when it was writable and every write succeeded.</summary>
+    public bool Vouchable => Writable && !WriteFailed;
+
+    /// <summary>Reads must not come from the disk copy (a write failed) and there is no memory copy yet.</summary>
+    public bool ReadsNeedRebuild => WriteFailed && _memory is null;
 
     /// <summary>The owner's listed addresses (not yet verified against the IP files).</summary>
     /// <exception cref="IndexDamagedException">The owner's bucket is damaged (only when not in memory).</exception>
@@ -64,9 +70,6 @@ internal sealed class OwnerIndex(StoreDirectory? owners, StoreDirectory? scratch
 
     public void Remove(ReservationOwner owner, IPAddress address) => Update(owner, mine => mine.Remove(address));
 
-    /// <summary>Marks the on-disk index as not to be trusted (a change to the IP files it could not follow).</summary>
-    public void Invalidate() => PersistFailed = true;
-
     /// <summary>Applies a change to the memory copy (when there is one) and to the owner's bucket: one read
     /// and, when <paramref name="change"/> says so, one atomic rewrite. Never throws for the disk.</summary>
     private void Update(ReservationOwner owner, Func<List<IPAddress>, bool> change)
@@ -78,7 +81,7 @@ internal sealed class OwnerIndex(StoreDirectory? owners, StoreDirectory? scratch
             change(held);
             if (held.Count == 0) _memory.Remove(key);
         }
-        if (PersistFailed) return;
+        if (!Writable || WriteFailed) return;
         try
         {
             string bucket = BucketOf(key);
@@ -95,37 +98,44 @@ internal sealed class OwnerIndex(StoreDirectory? owners, StoreDirectory? scratch
         }
         catch (Exception e) when (e is StoreException or IndexDamagedException)
         {
-            PersistFailed = true; // the next call rebuilds from the IP files
+            WriteFailed = true; // the next call rebuilds from the IP files
         }
     }
 
-    /// <summary>Replaces the whole index (any layout found there) with the given reservations: in memory
-    /// for the rest of this call, and on disk when it can be written.</summary>
-    public void Rebuild(IEnumerable<(IPAddress Address, ReservationOwner Owner)> reservations)
+    /// <summary>Replaces the whole index (any layout found there) with the given reservations: on disk when
+    /// it can be written, otherwise in memory for the rest of this call.</summary>
+    public void Rebuild(IReadOnlyList<(IPAddress Address, ReservationOwner Owner)> reservations)
     {
+        _memory = null;
+        WriteFailed = false;
+        if (Writable)
+        {
+            var buckets = new Dictionary<string, StringBuilder>(StringComparer.Ordinal);
+            foreach (var (address, owner) in reservations)
+            {
+                string key = owner.IndexKey, bucket = BucketOf(key);
+                if (!buckets.TryGetValue(bucket, out var text)) buckets[bucket] = text = new StringBuilder();
+                AppendLine(text, key, address);
+            }
+            try
+            {
+                foreach (string name in owners!.ListNames()) owners.RemoveAny(name);
+                // Written in place, not via scratch + rename: the store has no valid stamp during a rebuild,
+                // and a bucket cut short is recognised by its header.
+                foreach (var (bucket, text) in buckets) WriteBucket(bucket, text.ToString(), replace: false);
+                return;
+            }
+            catch (StoreException)
+            {
+                WriteFailed = true;
+            }
+        }
         _memory = new Dictionary<string, List<IPAddress>>(StringComparer.Ordinal);
-        var buckets = new Dictionary<string, StringBuilder>(StringComparer.Ordinal);
         foreach (var (address, owner) in reservations)
         {
-            string key = owner.IndexKey, bucket = BucketOf(key);
+            string key = owner.IndexKey;
             if (!_memory.TryGetValue(key, out var held)) _memory[key] = held = new List<IPAddress>();
-            if (held.Contains(address)) continue;
-            held.Add(address);
-            if (!buckets.TryGetValue(bucket, out var text)) buckets[bucket] = text = new StringBuilder();
-            AppendLine(text, key, address);
-        }
-        if (owners is null || scratch is null) { PersistFailed = true; return; }
-        PersistFailed = false;
-        try
-        {
-            foreach (string name in owners.ListNames()) owners.RemoveAny(name);
-            // Written in place, not via scratch + rename: the store has no valid stamp during a rebuild,
-            // and a bucket cut short is recognised by its header.
-            foreach (var (bucket, text) in buckets) WriteBucket(bucket, text.ToString(), replace: false);
-        }
-        catch (StoreException)
-        {
-            PersistFailed = true;
+            if (!held.Contains(address)) held.Add(address);
         }
     }
 

@@ -170,14 +170,15 @@ internal sealed class StoreDirectory : IDisposable
         if ((long)st.stx_size > cap) return new StoreFile(EntryKind.TooLarge, "");
         // Store files are a few dozen bytes: read into the stack first, and only grow on the heap for
         // the rare larger one (an index rebuild reads 60,000 files; a 4 KB buffer each was 240 MB of garbage).
+        // A regular file returns less than asked only at its end, so a file of the size statx gave (or
+        // smaller) costs one read(2); one more byte is asked for to notice a file that grew meanwhile.
         Span<byte> first = stackalloc byte[512];
-        int length = 0;
+        int want = (int)Math.Min((long)st.stx_size + 1, first.Length);
+        int length = ReadSome(fd, first[..want], name);
+        if (length < want) return new StoreFile(EntryKind.File, Encoding.UTF8.GetString(first[..length]));
         int got;
-        while (length < first.Length && (got = ReadSome(fd, first[length..], name)) > 0) length += got;
-        if (length < first.Length) return new StoreFile(EntryKind.File, Encoding.UTF8.GetString(first[..length]));
-        // Larger: the size said at most cap; read at most cap + 1 to notice a file that grew meanwhile.
         byte[] all = new byte[Math.Min(cap + 1, Math.Max((int)st.stx_size + 1, first.Length * 2))];
-        first.CopyTo(all);
+        first[..length].CopyTo(all);
         while (length <= cap)
         {
             if (length == all.Length) Array.Resize(ref all, Math.Min(cap + 1, all.Length * 2));
