@@ -52,12 +52,11 @@ internal static class BootTag
         return IsValidBootId(value) ? (State.Present, value) : (State.Unreadable, "");
     }
 
-    /// <summary>Tags an open file; best effort (a filesystem without user xattrs, a full disk): an
-    /// untagged file is only ever kept, never released by mistake.</summary>
-    public static void TrySet(SafeFd fd, string bootId, bool onlyIfAbsent)
-    {
-        Span<byte> value = stackalloc byte[MaxLength];
-        int length = Encoding.ASCII.GetBytes(bootId, value);
-        FSetXattr(fd, NameZ, value[..length], onlyIfAbsent ? XATTR_CREATE : 0);
-    }
+    /// <summary>The value written for a (valid) boot id.</summary>
+    public static byte[] Value(string bootId) => Encoding.ASCII.GetBytes(bootId);
+
+    /// <summary>Tags an open file with a Value; best effort (a filesystem without user xattrs, a full
+    /// disk): an untagged file is only ever kept, never released by mistake.</summary>
+    public static void TrySet(SafeFd fd, byte[] value, bool onlyIfAbsent) =>
+        FSetXattr(fd, NameZ, value, onlyIfAbsent ? XATTR_CREATE : 0);
 }

@@ -55,6 +55,7 @@ internal sealed class HostLocalStore : IDisposable
     private readonly StoreOptions _options;
     private readonly bool _writable;
     private readonly string _bootId;
+    private readonly byte[]? _bootTag;  // the boot tag value, null when the boot is unknown
     private readonly List<string> _notes = new();
     private List<(IPAddress Address, ReservationOwner? Owner)>? _scan;
     private List<IPAddress> _releasedAtBoot = new();
@@ -79,6 +80,7 @@ internal sealed class HostLocalStore : IDisposable
         _index = new OwnerIndex(owners, _writable ? meta : null);
         string bootId = options.BootId();
         _bootId = BootTag.IsValidBootId(bootId) ? bootId : "";
+        _bootTag = _bootId.Length > 0 ? BootTag.Value(_bootId) : null;
 
         IndexStamp? stamp = ReadSmall(_meta, StampFile) is { } text ? IndexStamp.Parse(text) : null;
         var dirTime = _dir.StatSelf().stx_mtime;
@@ -155,7 +157,7 @@ internal sealed class HostLocalStore : IDisposable
     public bool TryReserve(IPAddress address, ReservationOwner owner)
     {
         StoreDirectory meta = Scratch();
-        meta.WriteNewFile(ScratchName, owner.FileContent, tag: _bootId.Length > 0 ? _bootId : null);
+        meta.WriteNewFile(ScratchName, owner.FileContent, tag: _bootTag);
         bool published;
         try
         {
@@ -370,9 +372,9 @@ internal sealed class HostLocalStore : IDisposable
                             firstSweepFailure ??= e;
                         }
                     }
-                    else if (tag && state == BootTag.State.Absent) BootTag.TrySet(fd, _bootId, onlyIfAbsent: false);
+                    else if (tag && state == BootTag.State.Absent) BootTag.TrySet(fd, _bootTag!, onlyIfAbsent: false);
                 }
-                else if (tag) BootTag.TrySet(fd, _bootId, onlyIfAbsent: true);
+                else if (tag) BootTag.TrySet(fd, _bootTag!, onlyIfAbsent: true);
                 entries.Add((address, ReservationOwner.Parse(file.Text)));
             }
         }

@@ -165,15 +165,19 @@ internal sealed class OwnerIndex(StoreDirectory? owners, StoreDirectory? scratch
         if (!file.IsFile) throw new IndexDamagedException($"{owners.Child(bucket)} is not a bucket file");
         string text = file.Text;
         int newline = text.IndexOf('\n');
-        if (newline < 0 || text[..(newline + 1)] != Header(text[(newline + 1)..]))
+        if (newline < 0 || !text.AsSpan(0, newline + 1).SequenceEqual(Header(text.AsSpan(newline + 1))))
             throw new IndexDamagedException($"{owners.Child(bucket)} is damaged");
         return text[(newline + 1)..].Split('\n', StringSplitOptions.RemoveEmptyEntries);
     }
 
-    private static string Header(string body)
+    /// <summary>The header for a body: its length and FNV-1a hash. The bodies we write are ASCII (escaped
+    /// keys and addresses), so chars are bytes; a damaged file decodes to other chars and fails the check.</summary>
+    private static string Header(ReadOnlySpan<char> body)
     {
-        return HeaderTag + " " + Encoding.UTF8.GetByteCount(body).ToString(CultureInfo.InvariantCulture) + " "
-            + StableHash.Hex8(body) + "\n";
+        uint h = 2166136261;
+        foreach (char c in body) h = (h ^ c) * 16777619;
+        return HeaderTag + " " + body.Length.ToString(CultureInfo.InvariantCulture) + " "
+            + h.ToString("x8", CultureInfo.InvariantCulture) + "\n";
     }
 
     internal static string BucketOf(string key) => "b-" + (StableHash.Fnv1a32(key) & 0x3FF).ToString("x3");

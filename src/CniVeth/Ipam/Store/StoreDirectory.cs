@@ -165,7 +165,7 @@ internal sealed class StoreDirectory : IDisposable
     /// <summary>Reads an open entry: regular files up to <paramref name="cap"/> bytes only.</summary>
     public StoreFile ReadOpened(SafeFd fd, string name, int cap)
     {
-        if (StatX(fd, "", AT_EMPTY_PATH, out var st) != 0) throw IoError($"cannot stat {Child(name)}");
+        if (StatOpened(fd, out var st) != 0) throw IoError($"cannot stat {Child(name)}");
         if ((st.stx_mode & S_IFMT) != S_IFREG) return new StoreFile(EntryKind.NotAFile, "");
         if ((long)st.stx_size > cap) return new StoreFile(EntryKind.TooLarge, "");
         // Store files are a few dozen bytes: read into the stack first, and only grow on the heap for
@@ -189,6 +189,16 @@ internal sealed class StoreDirectory : IDisposable
         return new StoreFile(EntryKind.File, Encoding.UTF8.GetString(all, 0, length));
     }
 
+    /// <summary>statx of an open fd (AT_EMPTY_PATH), without marshalling a path: a rebuild does it per file.</summary>
+    private static unsafe int StatOpened(SafeFd fd, out statx result)
+    {
+        statx st;
+        int rc;
+        fixed (byte* empty = "\0"u8) rc = LibC.statx(fd.Fd, empty, AT_EMPTY_PATH, STATX_BASIC_STATS, &st);
+        result = st;
+        return rc;
+    }
+
     private int ReadSome(SafeFd fd, Span<byte> into, string name)
     {
         while (true)
@@ -203,7 +213,7 @@ internal sealed class StoreDirectory : IDisposable
     /// index file). With <paramref name="tag"/>, the file carries it as the boot tag (see BootTag).
     /// A failed write removes the partial file. Not fsynced: see HostLocalStore for why durability
     /// across power loss is not needed.</summary>
-    public void WriteNewFile(string name, string content, bool replace = true, string? tag = null)
+    public void WriteNewFile(string name, string content, bool replace = true, byte[]? tag = null)
     {
         if (replace) RemoveAny(name);
         using SafeFd fd = OpenAt(Fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, FileMode);
