@@ -252,7 +252,6 @@ report_problems() {
 fill_inodes() {
   local i=0
   while { : >"$DATA_DIR/.fill-$i"; } 2>/dev/null; do i=$((i + 1)); [ "$i" -lt 100000 ] || break; done
-  FILLED=$i
 }
 # fill_pages: one file that takes every free page of the filesystem.
 fill_pages() { dd if=/dev/zero of="$DATA_DIR/.fill" bs=4096 2>/dev/null || true; }

@@ -67,9 +67,6 @@ store_view() {
 # reservations_of CID: its reservations on one line (empty when none).
 reservations_of() { store_view "$1"; echo "${HELD[$1]}"; }
 
-# index_inconsistencies: the index claims that the IP files do not back (empty when none).
-index_inconsistencies() { store_view; echo "$INDEX_PROBLEMS"; }
-
 # owner_of IP: "cid ifname" of a reservation file (empty when absent).
 owner_of() { [ -f "$NET_DIR/$1" ] && tr '\r\n' '  ' <"$NET_DIR/$1" | xargs; }
 

@@ -14,9 +14,9 @@ use warnings;
 my ($dir, @cids) = @ARGV;
 my %held = map { $_ => [] } @cids;
 
-sub owner_of {   # (id, ifname or undef) of a reservation file, or () when unreadable
+sub owner_of {   # (id, ifname or undef) of a reservation file, or () when unreadable or too large to be one
   my $file = shift;
-  return () unless -f $file && open(my $fh, "<:raw", $file);
+  return () unless -f $file && -s _ <= 65536 && open(my $fh, "<:raw", $file);
   local $/; my $c = <$fh>; close $fh;
   $c = "" unless defined $c;
   $c =~ s/^\s+|\s+$//g;
