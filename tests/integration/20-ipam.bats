@@ -213,6 +213,24 @@ ip_of() { jq -r '.ips[0].address' <<<"$1" | cut -d/ -f1; }
   [ -z "$(ls "$(NET_DIR)" | grep -E '^[0-9.]+$')" ] || fail "left: $(ls "$(NET_DIR)")"
 }
 
+@test "a clock stepped backward: reservations of this boot dated in the future are kept, an earlier boot's are released all the same" {
+  conf=$(ipam_conf)
+  echo "boot-A" >"$TEST_TMP/boot_id"
+  export CNIVETH_BOOT_ID_FILE="$TEST_TMP/boot_id"
+  run_plugin ADD c1 "$CNS" eth0 "$conf"; assert_status 0      # 10.77.0.2
+  PLUGIN="$REF" run_plugin ADD r1 "$CNS" eth0 "$conf"; assert_status 0   # 10.77.0.3, the reference's
+  # the clock was a year ahead when they were written, and has been stepped back since
+  touch -d "@$(( $(date +%s) + 365 * 86400 ))" "$(NET_DIR)/10.77.0.2" "$(NET_DIR)/10.77.0.3"
+  rm "$(NET_DIR)/.cniveth/boot_id"                                    # the sweep runs again in this boot
+  run_plugin ADD c2 "$CNS" eth0 "$conf"; assert_status 0      # 10.77.0.4
+  [ -e "$(NET_DIR)/10.77.0.2" ] && [ -e "$(NET_DIR)/10.77.0.3" ] || fail "a reservation of this boot was released: $(ls "$(NET_DIR)")"
+  # control: after a reboot, all three are released although their mtime is still ahead of any boot time
+  echo "boot-B" >"$TEST_TMP/boot_id"
+  run_plugin ADD c3 "$CNS" eth0 "$conf"; assert_status 0
+  [ "$(ls "$(NET_DIR)" | grep -cE '^[0-9.]+$')" -eq 1 ] || fail "after the reboot: $(ls "$(NET_DIR)")"
+  [ "$(cat "$(NET_DIR)/10.77.0.5")" = $'c3\r\neth0' ] || fail "c3 did not get 10.77.0.5"
+}
+
 @test "symlinked network directory is refused" {
   mkdir -p "$DATA_DIR" "$TEST_TMP/elsewhere"
   ln -s "$TEST_TMP/elsewhere" "$(NET_DIR)"

@@ -220,6 +220,19 @@ public class HostLocalIpamTests : IDisposable
         Assert.Equal(64, _f.ReservationNames().Length);
     }
 
+    /// <summary>A network name is one directory name (at most 255 bytes), and a container ID of 4 KB and
+    /// more is one index key and one file content.</summary>
+    [Fact]
+    public void TheLongestNetworkNameAndALongContainerIdWork()
+    {
+        string name = "n" + new string('a', 254), id = new string('f', 4096);
+        string conf = _f.SimpleConf().Replace("\"name\":\"net1\"", $"\"name\":\"{name}\"");
+        Assert.Equal("10.1.2.2", Add(conf, id).Ips[0].Address.Address.ToString());
+        _f.Ipam.Check(IpamFixture.Request(conf, id));
+        Assert.Equal($"{id}\r\neth0", File.ReadAllText(Path.Combine(_f.DataDir, name, "10.1.2.2")));
+        Assert.Equal(["10.1.2.2"], _f.Ipam.Del(IpamFixture.Request(conf, id)).Select(a => a.ToString()));
+    }
+
     [Fact]
     public void MissingContainerIdIsAnEnvironmentError() =>
         Assert.Equal(4, Assert.Throws<CniException>(() => Add(_f.SimpleConf(), "")).Code);
