@@ -5,7 +5,7 @@ set -euo pipefail
 need=()
 for pkg in iproute2 iputils-ping nftables jq bats util-linux procps containernetworking-plugins \
            containerd runc podman hyperfine strace iptables gcc libc6-dev python3 \
-           busybox-static curl python3-grpcio python3-grpc-tools python3-protobuf qemu-system-x86; do
+           busybox-static curl python3-grpcio python3-grpc-tools python3-protobuf qemu-system-x86 time; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -180,27 +180,55 @@ ip_of() { jq -r '.ips[0].address' <<<"$1" | cut -d/ -f1; }
   assert_match "$output" "not writable"
 }
 
-@test "reboot: reservations made before the boot are released on first use" {
+@test "reboot: reservations of an earlier boot are released on first use, those of this boot are kept whatever their mtime" {
   conf=$(ipam_conf)
   echo "boot-A" >"$TEST_TMP/boot_id"
   export CNIVETH_BOOT_ID_FILE="$TEST_TMP/boot_id"
-  run_plugin ADD old1 "$CNS" eth0 "$conf"
+  run_plugin ADD old1 "$CNS" eth0 "$conf"                      # 10.77.0.2, ours
   assert_status 0
-  PLUGIN="$REF" run_plugin ADD refold "$CNS" eth0 "$conf"
+  PLUGIN="$REF" run_plugin ADD refold "$CNS" eth0 "$conf"      # 10.77.0.3, the reference's
   assert_status 0
-  # Same boot: nothing is released.
-  run_plugin ADD live1 "$CNS" eth0 "$conf"
+  # Same boot: nothing is released (and this call sees the reference's file during boot A).
+  run_plugin ADD old2 "$CNS" eth0 "$conf"                      # 10.77.0.4
   assert_status 0
   [ -e "$(NET_DIR)/10.77.0.2" ] && [ -e "$(NET_DIR)/10.77.0.3" ] || fail "released without a reboot"
-  # Simulate the reboot: a new boot id, and the old files predate the boot time.
-  btime=$(awk '/^btime/ {print $2}' /proc/stat)
-  touch -d "@$((btime - 60))" "$(NET_DIR)/10.77.0.2" "$(NET_DIR)/10.77.0.3"
+  # The reboot (a new boot id). The reference plugin runs first, and the clock was stepped forward since
+  # its ADD: its reservation of this boot now looks older than the boot.
   echo "boot-B" >"$TEST_TMP/boot_id"
+  PLUGIN="$REF" run_plugin ADD live1 "$CNS" eth0 "$conf"       # 10.77.0.5
+  assert_status 0
+  btime=$(awk '/^btime/ {print $2}' /proc/stat)
+  touch -d "@$((btime - 3600))" "$(NET_DIR)/10.77.0.5"
   run_plugin ADD new1 "$CNS" eth0 "$conf"
   assert_status 0
   [ ! -e "$(NET_DIR)/10.77.0.2" ] || fail "our pre-boot reservation survived"
   [ ! -e "$(NET_DIR)/10.77.0.3" ] || fail "the reference's pre-boot reservation survived"
-  [ -e "$(NET_DIR)/10.77.0.4" ] || fail "a reservation of this boot was released"
+  [ ! -e "$(NET_DIR)/10.77.0.4" ] || fail "our second pre-boot reservation survived"
+  [ -e "$(NET_DIR)/10.77.0.5" ] || fail "the reference's reservation of this boot was released"
+  [ "$(cat "$(NET_DIR)/10.77.0.6")" = $'new1\r\neth0' ] || fail "new1 did not get 10.77.0.6: $output"
+  assert_match "$output" "released 3 reservation\\(s\\) made before the current boot"   # one stderr line
+  # the reference still sees and releases what is left, ours included
+  PLUGIN="$REF" run_plugin DEL live1 "$CNS" eth0 "$conf"; assert_status 0
+  PLUGIN="$REF" run_plugin DEL new1 "$CNS" eth0 "$conf"; assert_status 0
+  [ -z "$(ls "$(NET_DIR)" | grep -E '^[0-9.]+$')" ] || fail "left: $(ls "$(NET_DIR)")"
+}
+
+@test "a clock stepped backward: reservations of this boot dated in the future are kept, an earlier boot's are released all the same" {
+  conf=$(ipam_conf)
+  echo "boot-A" >"$TEST_TMP/boot_id"
+  export CNIVETH_BOOT_ID_FILE="$TEST_TMP/boot_id"
+  run_plugin ADD c1 "$CNS" eth0 "$conf"; assert_status 0      # 10.77.0.2
+  PLUGIN="$REF" run_plugin ADD r1 "$CNS" eth0 "$conf"; assert_status 0   # 10.77.0.3, the reference's
+  # the clock was a year ahead when they were written, and has been stepped back since
+  touch -d "@$(( $(date +%s) + 365 * 86400 ))" "$(NET_DIR)/10.77.0.2" "$(NET_DIR)/10.77.0.3"
+  rm "$(NET_DIR)/.cniveth/boot_id"                                    # the sweep runs again in this boot
+  run_plugin ADD c2 "$CNS" eth0 "$conf"; assert_status 0      # 10.77.0.4
+  [ -e "$(NET_DIR)/10.77.0.2" ] && [ -e "$(NET_DIR)/10.77.0.3" ] || fail "a reservation of this boot was released: $(ls "$(NET_DIR)")"
+  # control: after a reboot, all three are released although their mtime is still ahead of any boot time
+  echo "boot-B" >"$TEST_TMP/boot_id"
+  run_plugin ADD c3 "$CNS" eth0 "$conf"; assert_status 0
+  [ "$(ls "$(NET_DIR)" | grep -cE '^[0-9.]+$')" -eq 1 ] || fail "after the reboot: $(ls "$(NET_DIR)")"
+  [ "$(cat "$(NET_DIR)/10.77.0.5")" = $'c3\r\neth0' ] || fail "c3 did not get 10.77.0.5"
 }
 
 @test "symlinked network directory is refused" {

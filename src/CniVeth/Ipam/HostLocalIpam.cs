@@ -37,7 +37,13 @@ internal sealed class HostLocalIpam(StoreOptions options) : IIpam
         }
         catch
         {
-            foreach (var ip in result.Ips) store.Release(ip.Address.Address, owner); // all or nothing
+            // All or nothing: the range sets reserved so far are released. A failure here (the disk went
+            // bad) leaves that address to the runtime's DEL; the original error is the one reported.
+            foreach (var ip in result.Ips)
+            {
+                try { store.Unreserve(ip.Address.Address, owner); }
+                catch (StoreException) { }
+            }
             throw;
         }
         result.Routes.AddRange(config.Routes);
@@ -67,7 +73,7 @@ internal sealed class HostLocalIpam(StoreOptions options) : IIpam
     {
         var config = IpamConfig.FromRequest(request);
         var owner = OwnerOf(request);
-        using var store = HostLocalStore.Open(config.Location, options, create: false);
+        using var store = HostLocalStore.Open(config.Location, options, create: false, StoreAccess.ReadOnly);
         var held = store is null ? [] : store.AddressesOf(owner).Concat(store.AddressesOf(owner with { IfName = null })).ToList();
         if (held.Count == 0)
             throw CniException.Internal(
@@ -86,21 +92,21 @@ internal sealed class HostLocalIpam(StoreOptions options) : IIpam
     {
         using var store = HostLocalStore.Open(StoreLocation.FromConf(request.Conf), options, create: false);
         if (store is null) return [];
-        var released = new List<ReleasedAddress>();
         var errors = new TeardownErrors();
-        // Legacy id-only files carry no ifname: kept while their container is valid at all.
-        var stale = store.ScanAll().FindAll(r => r.Owner is not { } o || !valid.Protects(o.ContainerId, o.IfName));
+        // Only regular files of at most 1 MiB are listed (foreign entries are never removed). Legacy id-only
+        // files carry no ifname: kept while their container is valid at all. Empty files name no owner: no
+        // attachment can hold them (our files are never empty; the reference's only while it holds the lock).
+        var stale = new List<(IPAddress Address, ReservationOwner? Owner)>();
+        foreach (var r in store.ScanAll())
+            if (r.Owner is not { } o || !valid.Protects(o.ContainerId, o.IfName)) stale.Add(r);
         beforeRelease?.Invoke(stale.ConvertAll(r => r.Address));
+        var (removed, failures) = store.RemoveAll(stale.ConvertAll(r => r.Address));
+        foreach (var failure in failures) errors.Add(failure);
+        var removedSet = new HashSet<IPAddress>(removed);
+        var released = new List<ReleasedAddress>();
         foreach (var (address, owner) in stale)
-        {
-            try
-            {
-                if (store.Remove(address))
-                    released.Add(new ReleasedAddress(owner?.ContainerId ?? "", owner?.IfName ?? "", address));
-            }
-            catch (StoreException e) { errors.Add(e); }
-        }
-        store.RebuildIndex();
+            if (removedSet.Contains(address))
+                released.Add(new ReleasedAddress(owner?.ContainerId ?? "", owner?.IfName ?? "", address));
         errors.ThrowIfAny("GC", "every other reservation was handled; GC can be retried safely");
         return released;
     }

@@ -157,18 +157,18 @@ public class HostLocalIpamTests : IDisposable
     public void ReservationsFromBeforeTheBootAreReleasedOnceAfterAReboot()
     {
         string conf = _f.SimpleConf();
-        Add(conf, "old");
-        File.SetLastWriteTimeUtc(Path.Combine(_f.NetDir, "10.1.2.2"), DateTime.UtcNow.AddDays(-2));
-        File.WriteAllText(Path.Combine(_f.NetDir, "10.1.2.40"), "ref\r\neth0"); // reference-made, pre-boot
-        File.SetLastWriteTimeUtc(Path.Combine(_f.NetDir, "10.1.2.40"), DateTime.UtcNow.AddDays(-2));
-        Add(conf, "fresh"); // same boot: nothing released
+        Add(conf, "old");                                                    // 10.1.2.2, written in boot-1
+        File.WriteAllText(Path.Combine(_f.NetDir, "10.1.2.40"), "ref\r\neth0"); // the reference's, boot-1
+        Add(conf, "old2");                                                   // 10.1.2.3; its rebuild sees 10.1.2.40 in boot-1
         Assert.Equal(["10.1.2.2", "10.1.2.3", "10.1.2.40"], _f.ReservationNames());
 
         _f.BootId = "boot-2";
-        _f.BootTime = DateTimeOffset.UtcNow.AddDays(-1);
+        // the reference plugin runs first after the reboot: its file of this boot must survive
+        File.WriteAllText(Path.Combine(_f.NetDir, "10.1.2.50"), "live\r\neth0");
         Add(conf, "new");
-        Assert.Equal(["10.1.2.3", "10.1.2.4"], _f.ReservationNames());
+        Assert.Equal(["10.1.2.4", "10.1.2.50"], _f.ReservationNames());
         Assert.Empty(_f.Ipam.Del(IpamFixture.Request(conf, "old")));
+        Assert.Contains(_f.Notes, n => n.Contains("released 3 reservation(s) made before the current boot"));
     }
 
     [Fact]
@@ -218,6 +218,19 @@ public class HostLocalIpamTests : IDisposable
             i => results.Add(Add(conf, $"c{i}").Ips[0].Address.Address.ToString()));
         Assert.Equal(64, results.Distinct().Count());
         Assert.Equal(64, _f.ReservationNames().Length);
+    }
+
+    /// <summary>A network name is one directory name (at most 255 bytes), and a container ID of 4 KB and
+    /// more is one index key and one file content.</summary>
+    [Fact]
+    public void TheLongestNetworkNameAndALongContainerIdWork()
+    {
+        string name = "n" + new string('a', 254), id = new string('f', 4096);
+        string conf = _f.SimpleConf().Replace("\"name\":\"net1\"", $"\"name\":\"{name}\"");
+        Assert.Equal("10.1.2.2", Add(conf, id).Ips[0].Address.Address.ToString());
+        _f.Ipam.Check(IpamFixture.Request(conf, id));
+        Assert.Equal($"{id}\r\neth0", File.ReadAllText(Path.Combine(_f.DataDir, name, "10.1.2.2")));
+        Assert.Equal(["10.1.2.2"], _f.Ipam.Del(IpamFixture.Request(conf, id)).Select(a => a.ToString()));
     }
 
     [Fact]

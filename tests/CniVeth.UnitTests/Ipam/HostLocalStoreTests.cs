@@ -178,7 +178,7 @@ public class HostLocalStoreTests : IDisposable
     public void LockTimeoutIsTryAgainLater()
     {
         using var held = Open();
-        var options = new StoreOptions { BootId = () => "boot-1", BootTime = () => _f.BootTime, LockTimeout = TimeSpan.FromMilliseconds(200) };
+        var options = new StoreOptions { BootId = () => "boot-1", LockTimeout = TimeSpan.FromMilliseconds(200) };
         var e = Assert.Throws<StoreException>(() => HostLocalStore.Open(Location, options));
         Assert.Equal(11, e.Code);
     }
@@ -188,17 +188,73 @@ public class HostLocalStoreTests : IDisposable
         Assert.Null(HostLocalStore.Open(Location, _f.Options, create: false));
 
     [Fact]
-    public void FirstUseSweepsOnlyPreBootFiles()
+    public void FirstUseOfAReferenceStoreReleasesNothingAndRecordsTheBoot()
     {
         Directory.CreateDirectory(_f.NetDir);
         File.WriteAllText(Path.Combine(_f.NetDir, "10.0.0.5"), "old\r\neth0");
-        File.SetLastWriteTimeUtc(Path.Combine(_f.NetDir, "10.0.0.5"), DateTime.UtcNow.AddDays(-3));
-        File.WriteAllText(Path.Combine(_f.NetDir, "10.0.0.6"), "live\r\neth0");
-        File.WriteAllText(Path.Combine(_f.NetDir, "last_reserved_ip.0"), "10.0.0.6");
-        File.SetLastWriteTimeUtc(Path.Combine(_f.NetDir, "last_reserved_ip.0"), DateTime.UtcNow.AddDays(-3));
-        using (var s = Open()) Assert.Equal(["10.0.0.5"], s.ReleasedAtBoot.Select(a => a.ToString()));
-        Assert.Equal(["10.0.0.6"], _f.ReservationNames());
-        Assert.True(File.Exists(Path.Combine(_f.NetDir, "last_reserved_ip.0")));
+        File.SetLastWriteTimeUtc(Path.Combine(_f.NetDir, "10.0.0.5"), DateTime.UtcNow.AddDays(-3)); // looks pre-boot
+        File.WriteAllText(Path.Combine(_f.NetDir, "last_reserved_ip.0"), "10.0.0.5");
+        using (var s = Open())
+        {
+            Assert.Empty(s.ReleasedAtBoot);
+            Assert.Equal(["10.0.0.5"], s.AddressesOf(new ReservationOwner("old", "eth0")).Select(a => a.ToString()));
+        }
+        Assert.Equal(["10.0.0.5"], _f.ReservationNames());
         Assert.Equal("boot-1", File.ReadAllText(Path.Combine(_f.NetDir, ".cniveth", "boot_id")).Trim());
+        Assert.Equal("boot-1", StoreFiles.Tag(Path.Combine(_f.NetDir, "10.0.0.5")));
+    }
+
+    /// <summary>Container IDs are limited only by the environment (128 KiB per variable): the index key
+    /// and the file hold any of them.</summary>
+    [Theory]
+    [InlineData(4096)]
+    [InlineData(65536)]
+    public void LongContainerIdsAreReservedFoundAndReleased(int length)
+    {
+        var owner = new ReservationOwner(new string('a', length - 1) + "/", "eth0");
+        using (var s = Open()) Assert.True(s.TryReserve(IPAddress.Parse("10.0.0.5"), owner));
+        Assert.Equal(owner.FileContent, _f.ReadReservation("10.0.0.5"));
+        using (var s = Open()) Assert.Equal(["10.0.0.5"], s.AddressesOf(owner).Select(a => a.ToString()));
+        File.WriteAllText(Path.Combine(_f.NetDir, "10.0.0.6"), "x"); // forces a rebuild from the files
+        using (var s = Open())
+        {
+            Assert.True(s.IndexWasRebuilt);
+            Assert.Equal(["10.0.0.5"], s.ReleaseAll(owner).Select(a => a.ToString()));
+        }
+    }
+
+    [Fact]
+    public void AReadOnlyOpenWritesNothingEvenOnAStaleIndex()
+    {
+        using (var s = Open()) s.TryReserve(IPAddress.Parse("10.0.0.5"), A);
+        File.WriteAllText(Path.Combine(_f.NetDir, "10.0.0.6"), "ctr-a\r\neth0"); // stale: needs a rebuild
+        File.Delete(Path.Combine(_f.NetDir, ".cniveth", "boot_id"));            // and a sweep
+        string Snapshot() => string.Join("\n", Directory.GetFileSystemEntries(_f.NetDir, "*", SearchOption.AllDirectories)
+            .Order().Select(p => p + " " + File.GetLastWriteTimeUtc(p).Ticks + " " + StoreFiles.Tag(p)));
+        string before = Snapshot();
+        using (var s = HostLocalStore.Open(Location, _f.Options, create: false, StoreAccess.ReadOnly)!)
+            Assert.Equal(["10.0.0.5", "10.0.0.6"], s.AddressesOf(A).Select(a => a.ToString()).Order());
+        Assert.Equal(before, Snapshot());
+    }
+
+    [Fact]
+    public void AReadOnlyOpenNeedsNoLockFile()
+    {
+        using (var s = Open()) s.TryReserve(IPAddress.Parse("10.0.0.5"), A);
+        File.Delete(Path.Combine(_f.NetDir, "lock"));
+        using (var s = HostLocalStore.Open(Location, _f.Options, create: false, StoreAccess.ReadOnly)!)
+            Assert.Single(s.AddressesOf(A));
+        Assert.False(File.Exists(Path.Combine(_f.NetDir, "lock")));
+    }
+
+    [Fact]
+    public void AReaderWaitsForAWriterButNotForAnotherReader()
+    {
+        var quick = new StoreOptions { BootId = () => "boot-1", LockTimeout = TimeSpan.FromMilliseconds(200) };
+        using (var s = Open()) s.TryReserve(IPAddress.Parse("10.0.0.5"), A);
+        using (HostLocalStore.Open(Location, quick, create: false, StoreAccess.ReadOnly))
+        using (HostLocalStore.Open(Location, quick, create: false, StoreAccess.ReadOnly)) { }
+        using var writer = Open();
+        Assert.Equal(11, Assert.Throws<StoreException>(() => HostLocalStore.Open(Location, quick, create: false, StoreAccess.ReadOnly)).Code);
     }
 }

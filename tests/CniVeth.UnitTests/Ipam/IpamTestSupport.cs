@@ -10,13 +10,14 @@ internal sealed class IpamFixture : IDisposable
 {
     public string DataDir { get; } = Directory.CreateTempSubdirectory("cniveth-ipam-").FullName;
     public string BootId { get; set; } = "boot-1";
-    public DateTimeOffset BootTime { get; set; } = DateTimeOffset.UtcNow.AddHours(-1);
+    /// <summary>The diagnostic lines the store wrote (one per use of the store at most).</summary>
+    public List<string> Notes { get; } = new();
 
     public string NetDir => Path.Combine(DataDir, "net1");
 
     public StoreOptions Options => new()
     {
-        BootId = () => BootId, BootTime = () => BootTime, LockTimeout = TimeSpan.FromSeconds(5),
+        BootId = () => BootId, LockTimeout = TimeSpan.FromSeconds(5), Note = line => { lock (Notes) Notes.Add(line); },
     };
 
     public HostLocalIpam Ipam => new(Options);

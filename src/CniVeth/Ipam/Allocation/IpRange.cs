@@ -44,7 +44,8 @@ internal sealed class IpRange
     public bool Overlaps(IpRange other) =>
         Family == other.Family && StartNumber <= other.EndNumber && other.StartNumber <= EndNumber;
 
-    /// <summary>Never handed out: the gateway, the network address and the IPv4 broadcast.</summary>
+    /// <summary>Never handed out: the gateway, the network address and the IPv4 broadcast (and, checked by
+    /// the iterator and for requested addresses, UnusableAddresses).</summary>
     public bool IsReservedAddress(UInt128 n) =>
         n == IpMath.ToNumber(Gateway) || n == NetworkNumber || (IsIPv4 && n == LastNumber);
 
@@ -57,6 +58,8 @@ internal sealed class IpRange
         IPAddress ip = IpMath.Canonical(parsed.Address);
         int prefix = parsed.PrefixLength;
         int bits = IpMath.BitLength(ip.AddressFamily);
+        if (prefix == 0)
+            throw CniException.Config($"Network {ip}/0 cannot be allocated from: a /0 subnet is the whole address space");
         if (prefix >= bits - 1)
             throw CniException.Config($"Network {ip}/{prefix} too small to allocate from");
 
@@ -85,6 +88,9 @@ internal sealed class IpRange
             throw CniException.Config($"gateway {gw} is not of the address family of network {cidr}");
         if (IpMath.ToNumber(start) > IpMath.ToNumber(end))
             throw CniException.Config($"RangeStart {start} is after RangeEnd {end} in network {cidr}");
+        if (UnusableAddresses.FirstUsable(ip.AddressFamily, IpMath.ToNumber(start), IpMath.ToNumber(end)) is null)
+            throw CniException.Config(
+                $"range {start}-{end} of network {cidr} has no usable address: unspecified, loopback, multicast, reserved and IPv4-mapped addresses are never handed out");
 
         return new IpRange { Network = networkIp, PrefixLength = prefix, Start = start, End = end, Gateway = gw };
     }

@@ -7,7 +7,7 @@ namespace CniVeth.Ipam.Allocation;
 /// <summary>
 /// The reference's round-robin order: start after the last reserved address (when it is still in the
 /// set), walk to the end of its range, continue in the next range (cyclically), stop after one full loop.
-/// Gateway, network address and IPv4 broadcast are never yielded.
+/// Gateway, network address, IPv4 broadcast and UnusableAddresses are never yielded.
 /// </summary>
 internal static class RangeIterator
 {
@@ -50,6 +50,13 @@ internal static class RangeIterator
             }
             for (UInt128 n = from; ; n++)
             {
+                // whole blocks of unusable addresses are skipped in one step
+                if (UnusableAddresses.BlockEnd(range.Family, n) is { } blockEnd)
+                {
+                    if (blockEnd >= to) break;
+                    n = blockEnd;
+                    continue;
+                }
                 if (!range.IsReservedAddress(n)) yield return (IpMath.FromNumber(n, range.Family), range);
                 if (n == to) break;
             }

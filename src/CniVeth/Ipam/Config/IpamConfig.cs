@@ -76,6 +76,8 @@ internal sealed class IpamConfig
             if (index < 0 || bySet[index] is not null) { leftover.Add(address); continue; }
             if (sets[index].RangeFor(address)!.Gateway.Equals(address))
                 throw CniException.Config($"requested ip {address} is subnet's gateway");
+            if (UnusableAddresses.Contains(address.AddressFamily, IpMath.ToNumber(address)))
+                throw CniException.Config($"requested ip {address} is not a usable address (unspecified, loopback, multicast, reserved or IPv4-mapped)");
             bySet[index] = address;
         }
         if (leftover.Count > 0)

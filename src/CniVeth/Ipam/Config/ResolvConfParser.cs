@@ -6,15 +6,21 @@ namespace CniVeth.Ipam.Config;
 /// options (all arguments); '#' and ';' start comments.</summary>
 internal static class ResolvConfParser
 {
+    /// <summary>Far above any real resolv.conf; a larger file is a mistake in the config, not DNS settings.</summary>
+    public const int MaxBytes = 1 << 20;
+
+    /// <summary>Reads the file in bounded time and memory (see BoundedFile): a missing, unreadable, special
+    /// (/dev/zero, a FIFO) or oversized file is a config error (code 7).</summary>
     public static Dns ParseFile(string path)
     {
-        string text;
-        try { text = File.ReadAllText(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        var read = BoundedFile.Read(path, MaxBytes);
+        return read.Outcome switch
         {
-            throw CniException.Config($"cannot read resolvConf \"{path}\": {e.Message}");
-        }
-        return Parse(text);
+            BoundedFile.Outcome.Text => Parse(read.Text),
+            BoundedFile.Outcome.NotAFile => throw CniException.Config($"cannot read resolvConf \"{path}\": not a regular file"),
+            BoundedFile.Outcome.TooLarge => throw CniException.Config($"cannot read resolvConf \"{path}\": larger than {MaxBytes >> 20} MiB"),
+            _ => throw CniException.Config($"cannot read resolvConf \"{path}\": {Errno.Describe(read.Errno)}"),
+        };
     }
 
     public static Dns Parse(string text)

@@ -5,14 +5,36 @@ using static Interop.Libc;
 
 namespace CniVeth.Ipam.Store;
 
+/// <summary>What a name in a store directory held when it was read.</summary>
+internal enum EntryKind
+{
+    /// <summary>Nothing by that name.</summary>
+    Missing,
+    /// <summary>A regular file within the size cap; its text was read.</summary>
+    File,
+    /// <summary>A directory, symlink, socket, FIFO or device: never read, never ours.</summary>
+    NotAFile,
+    /// <summary>A regular file larger than the cap: never read whole.</summary>
+    TooLarge,
+}
+
+/// <summary>The outcome of reading one store file; Text is empty unless Kind is File.</summary>
+internal readonly record struct StoreFile(EntryKind Kind, string Text)
+{
+    public bool IsFile => Kind == EntryKind.File;
+}
+
 /// <summary>
 /// A directory held open by fd; every file operation is relative to it (openat, linkat, renameat,
 /// unlinkat, statx) and never follows a symlink, so a swapped-in link cannot redirect our writes.
+/// Every read is bounded: opened O_NONBLOCK (a FIFO never blocks), checked to be a regular file, and
+/// read up to a cap, so no entry can make a call hang or grow without bound.
 /// </summary>
 internal sealed class StoreDirectory : IDisposable
 {
     private const uint DirMode = 0x1ED;   // 0755
     private const uint FileMode = 0x180;  // 0600
+    private const int MaxTreeDepth = 8;
 
     public SafeFd Fd { get; }
     public string Path { get; }
@@ -63,7 +85,43 @@ internal sealed class StoreDirectory : IDisposable
     public StoreDirectory? OpenChild(string name, bool create) =>
         Open(Fd, name, System.IO.Path.Combine(Path, name), create);
 
-    /// <summary>Opens (or creates, 0600) a file for flock; never through a symlink.</summary>
+    /// <summary>
+    /// Opens a subdirectory that belongs to us (.cniveth and what is inside it): whatever else sits at that
+    /// name (a file, a symlink, a FIFO) is ours to replace, and is replaced when <paramref name="create"/>.
+    /// Null when it is missing (or not a directory) and was not or could not be created; the reason is in
+    /// <paramref name="failure"/> (null when creation was not asked for).
+    /// </summary>
+    public StoreDirectory? OpenOwnChild(string name, bool create, out StoreException? failure, out bool replaced)
+    {
+        failure = null;
+        replaced = false;
+        string display = Child(name);
+        SafeFd fd = OpenAt(Fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+        if (!fd.IsInvalid) return new StoreDirectory(fd, display);
+        int errno = Errno.Last;
+        if (errno != Errno.ENOENT && errno != Errno.ENOTDIR && errno != Errno.ELOOP)
+        {
+            failure = IoError($"cannot open directory {display}", errno);
+            return null;
+        }
+        if (!create) return null;
+        try
+        {
+            if (errno != Errno.ENOENT) replaced = RemoveAny(name);
+            if (MkdirAt(Fd, name, DirMode) != 0 && Errno.Last != Errno.EEXIST)
+                throw IoError($"cannot create directory {display}");
+            fd = OpenAt(Fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+            if (fd.IsInvalid) throw IoError($"cannot open directory {display}");
+            return new StoreDirectory(fd, display);
+        }
+        catch (StoreException e)
+        {
+            failure = e;
+            return null;
+        }
+    }
+
+    /// <summary>Opens (or creates, 0600) a file for an exclusive flock; never through a symlink.</summary>
     public SafeFd OpenLockFile(string name)
     {
         SafeFd fd = OpenAt(Fd, name, O_RDWR | O_CREAT | O_NOFOLLOW, FileMode);
@@ -71,57 +129,116 @@ internal sealed class StoreDirectory : IDisposable
         return fd;
     }
 
-    /// <summary>Small text file content, or null when it does not exist or is a symlink.</summary>
-    public string? ReadText(string name)
+    /// <summary>Opens an existing lock file read-only (a shared flock needs no write access); null when
+    /// there is none.</summary>
+    public SafeFd? OpenLockFileForReading(string name)
     {
-        using SafeFd fd = OpenAt(Fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK); // a FIFO never blocks
-        if (fd.IsInvalid)
+        SafeFd fd = OpenAt(Fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+        if (!fd.IsInvalid) return fd;
+        if (Errno.Last == Errno.ENOENT) return null;
+        throw IoError($"cannot open lock file {Child(name)}");
+    }
+
+    /// <summary>Opens a name for reading without following a symlink or blocking on a FIFO. Missing or
+    /// NotAFile (a symlink, a socket) come back with an invalid fd.</summary>
+    public (SafeFd Fd, EntryKind Kind) OpenForReading(string name)
+    {
+        SafeFd fd = OpenAt(Fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+        if (!fd.IsInvalid) return (fd, EntryKind.File);
+        int errno = Errno.Last;
+        if (errno == Errno.ENOENT) return (fd, EntryKind.Missing);
+        // ELOOP: a symlink (O_NOFOLLOW); ENXIO: a socket; ENODEV/EOPNOTSUPP: a special file.
+        if (errno == Errno.ELOOP || errno == Errno.ENXIO || errno == Errno.ENODEV || errno == Errno.EOPNOTSUPP)
+            return (fd, EntryKind.NotAFile);
+        throw IoError($"cannot read {Child(name)}", errno);
+    }
+
+    /// <summary>Reads a file of this directory: its text when it is a regular file of at most
+    /// <paramref name="cap"/> bytes, otherwise what it is.</summary>
+    public StoreFile Read(string name, int cap)
+    {
+        var (fd, kind) = OpenForReading(name);
+        using (fd)
+            return kind == EntryKind.File ? ReadOpened(fd, name, cap) : new StoreFile(kind, "");
+    }
+
+    /// <summary>Reads an open entry: regular files up to <paramref name="cap"/> bytes only.</summary>
+    public StoreFile ReadOpened(SafeFd fd, string name, int cap)
+    {
+        if (StatOpened(fd, out var st) != 0) throw IoError($"cannot stat {Child(name)}");
+        if ((st.stx_mode & S_IFMT) != S_IFREG) return new StoreFile(EntryKind.NotAFile, "");
+        if ((long)st.stx_size > cap) return new StoreFile(EntryKind.TooLarge, "");
+        // Store files are a few dozen bytes: read into the stack first, and only grow on the heap for
+        // the rare larger one (an index rebuild reads 60,000 files; a 4 KB buffer each was 240 MB of garbage).
+        // A regular file returns less than asked only at its end, so a file of the size statx gave (or
+        // smaller) costs one read(2); one more byte is asked for to notice a file that grew meanwhile.
+        Span<byte> first = stackalloc byte[512];
+        int want = (int)Math.Min((long)st.stx_size + 1, first.Length);
+        int length = ReadSome(fd, first[..want], name);
+        if (length < want) return new StoreFile(EntryKind.File, Encoding.UTF8.GetString(first[..length]));
+        int got;
+        byte[] all = new byte[Math.Min(cap + 1, Math.Max((int)st.stx_size + 1, first.Length * 2))];
+        first[..length].CopyTo(all);
+        while (length <= cap)
         {
-            int errno = Errno.Last;
-            if (errno == Errno.ENOENT || errno == Errno.ELOOP) return null;
-            throw IoError($"cannot read {Child(name)}", errno);
+            if (length == all.Length) Array.Resize(ref all, Math.Min(cap + 1, all.Length * 2));
+            if ((got = ReadSome(fd, all.AsSpan(length), name)) == 0) break;
+            length += got;
         }
-        {
-            // Store files are a few dozen bytes: read into the stack first, and only grow on the heap for
-            // the rare larger one (an index rebuild reads 60,000 files; a 4 KB buffer each was 240 MB of garbage).
-            Span<byte> first = stackalloc byte[512];
-            int length = 0;
-            while (length < first.Length && ReadSome(fd, first[length..], name) is int got and > 0) length += got;
-            if (length < first.Length) return Encoding.UTF8.GetString(first[..length]); // end of file reached
-            var all = new MemoryStream();
-            all.Write(first);
-            var buffer = new byte[4096];
-            while (ReadSome(fd, buffer, name) is int n and > 0)
-            {
-                all.Write(buffer, 0, n);
-                if (all.Length > 1 << 20) throw StoreException.Io($"{Child(name)} is too large");
-            }
-            return Encoding.UTF8.GetString(all.GetBuffer(), 0, (int)all.Length);
-        }
+        if (length > cap) return new StoreFile(EntryKind.TooLarge, "");
+        return new StoreFile(EntryKind.File, Encoding.UTF8.GetString(all, 0, length));
+    }
+
+    /// <summary>statx of an open fd (AT_EMPTY_PATH), without marshalling a path: a rebuild does it per file.</summary>
+    private static unsafe int StatOpened(SafeFd fd, out statx result)
+    {
+        statx st;
+        int rc;
+        fixed (byte* empty = "\0"u8) rc = LibC.statx(fd.Fd, empty, AT_EMPTY_PATH, STATX_BASIC_STATS, &st);
+        result = st;
+        return rc;
     }
 
     private int ReadSome(SafeFd fd, Span<byte> into, string name)
     {
-        nint n = Read(fd, into);
-        if (n < 0) throw IoError($"cannot read {Child(name)}");
-        return (int)n;
+        while (true)
+        {
+            nint n = Interop.Libc.Read(fd, into);
+            if (n >= 0) return (int)n;
+            if (Errno.Last != Errno.EINTR) throw IoError($"cannot read {Child(name)}");
+        }
     }
 
-    /// <summary>Writes a fresh file (0600), replacing a leftover of the same name. Not fsynced: see
-    /// HostLocalStore for why durability across power loss is not needed.</summary>
-    public void WriteNewFile(string name, string content, bool replace = true)
+    /// <summary>Writes a fresh file (0600), replacing whatever had that name (it is ours: a scratch or
+    /// index file). With <paramref name="tag"/>, the file carries it as the boot tag (see BootTag).
+    /// A failed write removes the partial file. Not fsynced: see HostLocalStore for why durability
+    /// across power loss is not needed.</summary>
+    public void WriteNewFile(string name, string content, bool replace = true, byte[]? tag = null)
     {
-        if (replace) Unlink(name);
+        if (replace) RemoveAny(name);
         using SafeFd fd = OpenAt(Fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, FileMode);
         if (fd.IsInvalid) throw IoError($"cannot create {Child(name)}");
-        byte[] bytes = Encoding.UTF8.GetBytes(content);
-        int offset = 0;
-        while (offset < bytes.Length)
+        try
         {
-            nint n = Write(fd, bytes.AsSpan(offset));
-            if (n < 0) throw IoError($"cannot write {Child(name)}");
-            offset += (int)n;
+            byte[] bytes = Encoding.UTF8.GetBytes(content);
+            int offset = 0;
+            while (offset < bytes.Length)
+            {
+                nint n = Write(fd, bytes.AsSpan(offset));
+                if (n < 0)
+                {
+                    if (Errno.Last == Errno.EINTR) continue;
+                    throw IoError($"cannot write {Child(name)}");
+                }
+                offset += (int)n;
+            }
         }
+        catch (StoreException)
+        {
+            UnlinkAt(Fd, name); // frees the space a full disk needs back; a leftover is replaced next time anyway
+            throw;
+        }
+        if (tag is not null) BootTag.TrySet(fd, tag, onlyIfAbsent: false);
     }
 
     /// <summary>Publishes <paramref name="from"/>/<paramref name="fromName"/> as <paramref name="toName"/>
@@ -133,18 +250,40 @@ internal sealed class StoreDirectory : IDisposable
         throw IoError($"cannot create {Child(toName)}");
     }
 
-    /// <summary>Atomically replaces <paramref name="toName"/> here with a file of <paramref name="from"/>.</summary>
+    /// <summary>Atomically replaces <paramref name="toName"/> here with <paramref name="from"/>/<paramref name="fromName"/>.</summary>
     public void RenameFrom(StoreDirectory from, string fromName, string toName)
     {
         if (RenameAt(from.Fd, fromName, Fd, toName) != 0) throw IoError($"cannot replace {Child(toName)}");
     }
 
-    /// <summary>Removes a name (a symlink itself, never its target); false when it did not exist.</summary>
+    /// <summary>Removes a name (a symlink itself, never its target); false when it did not exist.
+    /// A directory is not removed (EISDIR is an error).</summary>
     public bool Unlink(string name)
     {
         if (UnlinkAt(Fd, name) == 0) return true;
         if (Errno.Last == Errno.ENOENT) return false;
         throw IoError($"cannot remove {Child(name)}");
+    }
+
+    /// <summary>Removes whatever a name of OUR state holds, a directory tree included (never following a
+    /// symlink, at most a few levels deep). Only for names under .cniveth/. False when nothing was there.</summary>
+    public bool RemoveAny(string name) => RemoveAny(name, 0);
+
+    private bool RemoveAny(string name, int depth)
+    {
+        if (UnlinkAt(Fd, name) == 0) return true;
+        int errno = Errno.Last;
+        if (errno == Errno.ENOENT) return false;
+        if (errno != Errno.EISDIR && errno != Errno.EPERM) throw IoError($"cannot remove {Child(name)}", errno);
+        if (depth >= MaxTreeDepth) throw StoreException.Io($"cannot remove {Child(name)}: nested too deeply");
+        using (var sub = Open(Fd, name, Child(name), create: false))
+        {
+            if (sub is null) return false;
+            foreach (string child in sub.ListNames()) sub.RemoveAny(child, depth + 1);
+        }
+        if (UnlinkAt(Fd, name, LibC.AT_REMOVEDIR) != 0 && Errno.Last != Errno.ENOENT)
+            throw IoError($"cannot remove directory {Child(name)}");
+        return true;
     }
 
     /// <summary>lstat-like: null when absent.</summary>
@@ -172,8 +311,10 @@ internal sealed class StoreDirectory : IDisposable
     {
         try
         {
-            return Directory.EnumerateFileSystemEntries("/proc/self/fd/" + Fd.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture))
-                .Select(p => System.IO.Path.GetFileName(p)).ToList();
+            var names = new List<string>();
+            foreach (string p in Directory.EnumerateFileSystemEntries("/proc/self/fd/" + Fd.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+                names.Add(System.IO.Path.GetFileName(p));
+            return names;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
