@@ -4,8 +4,67 @@ using CniVeth.Values;
 
 namespace CniVeth.Firewall;
 
-/// <summary>Prefixes as elements of an nf_tables interval set (NFT_SET_INTERVAL): the kernel refuses
-/// overlapping intervals, so prefixes are normalized first.</summary>
+/// <summary>An inclusive range of addresses of one family, as big-endian bytes: what one element pair of
+/// an nf_tables interval set (NFT_SET_INTERVAL) stands for.</summary>
+internal sealed class AddressRange(byte[] first, byte[] last)
+{
+    public byte[] First { get; } = first;
+    public byte[] Last { get; } = last;
+
+    public static AddressRange Of(CidrAddress prefix)
+    {
+        byte[] first = prefix.Subnet.Address.GetAddressBytes();
+        byte[] last = (byte[])first.Clone();
+        for (int bit = prefix.PrefixLength; bit < last.Length * 8; bit++) last[bit / 8] |= (byte)(0x80 >> (bit % 8));
+        return new AddressRange(first, last);
+    }
+
+    public bool Contains(AddressRange o) => Compare(First, o.First) <= 0 && Compare(o.Last, Last) <= 0;
+    public bool Overlaps(AddressRange o) => Compare(First, o.Last) <= 0 && Compare(o.First, Last) <= 0;
+    public bool SameAs(AddressRange o) => First.AsSpan().SequenceEqual(o.First) && Last.AsSpan().SequenceEqual(o.Last);
+
+    /// <summary>The start element, and the first address after the range flagged NFT_SET_ELEM_INTERVAL_END
+    /// (omitted when the range runs to the end of the address space).</summary>
+    public NftElement[] Elements()
+    {
+        byte[]? end = Increment(Last);
+        return end is null ? [new NftElement(First)] : [new NftElement(First), new NftElement(end, null, Nft.SET_ELEM_INTERVAL_END)];
+    }
+
+    /// <summary>"10.88.0.0/16" when the range is a prefix, else "10.0.0.0-10.0.2.255".</summary>
+    public override string ToString()
+    {
+        string first = new IPAddress(First).ToString();
+        for (int len = 0; len <= First.Length * 8; len++)
+            if (SameAs(Of(new CidrAddress(new IPAddress(First), len)))) return first + "/" + len;
+        return first + "-" + new IPAddress(Last);
+    }
+
+    /// <summary>Big-endian unsigned comparison of two keys of the same length.</summary>
+    public static int Compare(byte[] a, byte[] b) => a.AsSpan().SequenceCompareTo(b);
+
+    /// <summary>a + 1, or null when a is all ones.</summary>
+    public static byte[]? Increment(byte[] a)
+    {
+        var r = (byte[])a.Clone();
+        for (int i = r.Length - 1; i >= 0; i--)
+            if (++r[i] != 0) return r;
+        return null;
+    }
+
+    /// <summary>a - 1, or null when a is zero.</summary>
+    public static byte[]? Decrement(byte[] a)
+    {
+        var r = (byte[])a.Clone();
+        for (int i = r.Length - 1; i >= 0; i--)
+            if (r[i]-- != 0) return r;
+        return null;
+    }
+}
+
+/// <summary>Prefixes as elements of an nf_tables interval set (NFT_SET_INTERVAL), and the set's contents
+/// read back as ranges. The kernel refuses an interval that overlaps another one (EEXIST), so prefixes are
+/// normalized first, and a wider prefix replaces the ones it contains in one batch (Merge).</summary>
 internal static class SubnetIntervals
 {
     /// <summary>Masks host bits, drops duplicates and prefixes contained in another one.</summary>
@@ -30,25 +89,82 @@ internal static class SubnetIntervals
         return result;
     }
 
-    /// <summary>The start element, and the first address after the prefix flagged NFT_SET_ELEM_INTERVAL_END
-    /// (omitted when the prefix runs to the end of the address space).</summary>
-    public static NftElement[] Elements(CidrAddress subnet)
+    /// <summary>The elements of one prefix (see AddressRange.Elements).</summary>
+    public static NftElement[] Elements(CidrAddress subnet) => AddressRange.Of(subnet).Elements();
+
+    /// <summary>The ranges an interval set holds, from its elements (starts, and ends flagged
+    /// NFT_SET_ELEM_INTERVAL_END, in any order). A start without an end runs to the end of the space; an
+    /// end without a start is ignored.</summary>
+    public static List<AddressRange> FromElements(IReadOnlyList<(byte[] Key, byte[]? Data, uint Flags)> elements)
     {
-        byte[] start = subnet.Subnet.Address.GetAddressBytes();
-        byte[] end = (byte[])start.Clone();
-        if (subnet.PrefixLength <= 0) return [new NftElement(start)];
-        // add 1 at bit position (prefix - 1), counting from the most significant bit, with carry
-        int bit = subnet.PrefixLength - 1;
-        int idx = bit / 8;
-        int carry = 1 << (7 - bit % 8);
-        for (int i = idx; i >= 0 && carry != 0; i--)
+        var sorted = new List<(byte[] Key, bool End)>(elements.Count);
+        foreach (var (key, _, flags) in elements) sorted.Add((key, (flags & Nft.SET_ELEM_INTERVAL_END) != 0));
+        // by key; at one key an end (of the range before) comes before a start (of the next)
+        sorted.Sort((a, b) =>
         {
-            int v = end[i] + carry;
-            end[i] = (byte)v;
-            carry = v >> 8;
+            int c = AddressRange.Compare(a.Key, b.Key);
+            return c != 0 ? c : (a.End == b.End ? 0 : a.End ? -1 : 1);
+        });
+        var ranges = new List<AddressRange>();
+        byte[]? open = null;
+        foreach (var (key, end) in sorted)
+        {
+            if (!end)
+            {
+                if (open is not null && AddressRange.Decrement(key) is { } before) ranges.Add(new AddressRange(open, before));
+                open = key;
+            }
+            else if (open is not null && AddressRange.Decrement(key) is { } last)
+            {
+                ranges.Add(new AddressRange(open, last));
+                open = null;
+            }
         }
-        if (carry != 0) return [new NftElement(start)];
-        return [new NftElement(start), new NftElement(end, null, Nft.SET_ELEM_INTERVAL_END)];
+        if (open is not null)
+        {
+            var ones = new byte[open.Length];
+            Array.Fill(ones, (byte)0xff);
+            ranges.Add(new AddressRange(open, ones));
+        }
+        return ranges;
+    }
+
+    /// <summary>What turns the set's <paramref name="existing"/> ranges into their union with
+    /// <paramref name="wanted"/>: the ranges to delete (each swallowed by a wider one) and the ranges to
+    /// add. Overlapping ranges merge; adjacent ones stay apart. Both empty when the set already covers it all.</summary>
+    public static (List<AddressRange> Delete, List<AddressRange> Add) Merge(IReadOnlyList<AddressRange> existing, IReadOnlyList<AddressRange> wanted)
+    {
+        var all = new List<AddressRange>(existing);
+        all.AddRange(wanted);
+        all.Sort((a, b) => AddressRange.Compare(a.First, b.First));
+        var merged = new List<AddressRange>();
+        foreach (AddressRange r in all)
+        {
+            AddressRange? last = merged.Count > 0 ? merged[^1] : null;
+            if (last is not null && last.Overlaps(r))
+            {
+                if (AddressRange.Compare(r.Last, last.Last) > 0) merged[^1] = new AddressRange(last.First, r.Last);
+            }
+            else merged.Add(r);
+        }
+        var delete = existing.Where(e => !merged.Exists(m => m.SameAs(e))).ToList();
+        var add = merged.FindAll(m => !existing.Any(e => e.SameAs(m)));
+        return (delete, add);
+    }
+
+    /// <summary>Whether <paramref name="ranges"/> (of one family) together hold every address of <paramref name="wanted"/>.</summary>
+    public static bool Covers(IReadOnlyList<AddressRange> ranges, AddressRange wanted)
+    {
+        var sorted = ranges.OrderBy(r => r.First, Comparer<byte[]>.Create(AddressRange.Compare)).ToList();
+        byte[] cursor = wanted.First;
+        foreach (AddressRange r in sorted)
+        {
+            if (AddressRange.Compare(r.First, cursor) > 0) break;
+            if (AddressRange.Compare(r.Last, cursor) < 0) continue;
+            if (AddressRange.Compare(r.Last, wanted.Last) >= 0) return true;
+            cursor = AddressRange.Increment(r.Last)!;
+        }
+        return false;
     }
 
     public static bool IsV6(IPAddress a) => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
