@@ -263,17 +263,12 @@ internal sealed class AttachmentFirewall(NfTablesClient client) : IDisposable
     }
 
     /// <summary>Reads an interval set and returns what makes it the union of its ranges and
-    /// <paramref name="wanted"/> (see SubnetIntervals.Merge).</summary>
+    /// <paramref name="wanted"/> (see SubnetIntervals.MergeElements).</summary>
     private (List<SetElement>, NftElement[]) MergeIntervals(string set, List<AddressRange> wanted, string op)
     {
-        var existing = SubnetIntervals.FromElements(client.DumpElementsWithFlags(Nft.NFPROTO_INET, TableName, set, op) ?? []);
-        var (delete, add) = SubnetIntervals.Merge(existing, wanted);
-        var deletions = new List<SetElement>();
-        foreach (AddressRange r in delete)
-            foreach (NftElement e in r.Elements()) deletions.Add(new SetElement(Nft.NFPROTO_INET, set, e));
-        var additions = new List<NftElement>();
-        foreach (AddressRange r in add) additions.AddRange(r.Elements());
-        return (deletions, additions.ToArray());
+        var elements = client.DumpElementsWithFlags(Nft.NFPROTO_INET, TableName, set, op) ?? [];
+        var (delete, add) = SubnetIntervals.MergeElements(elements, wanted);
+        return (delete.ConvertAll(e => new SetElement(Nft.NFPROTO_INET, set, e)), add.ToArray());
     }
 
     /// <summary>The port's map entry, checked-set entry and allowed pair. A port name already checked for

@@ -152,6 +152,49 @@ internal static class SubnetIntervals
         return (delete, add);
     }
 
+    /// <summary>
+    /// What makes an interval set holding <paramref name="elements"/> (as read back) hold the union of its
+    /// ranges and <paramref name="wanted"/>: for each range of the union that the set lacks, the set's
+    /// elements inside it are deleted (except those it needs as they are) and its missing elements added,
+    /// all in one batch. Works on the elements themselves, not on ranges rebuilt from them: the kernel
+    /// accepts a prefix whose end element equals the end of one it contains (it takes that end for a
+    /// duplicate), which leaves two starts before one end; such a set reads back as two adjacent ranges.
+    /// </summary>
+    public static (List<NftElement> Delete, List<NftElement> Add) MergeElements(
+        IReadOnlyList<(byte[] Key, byte[]? Data, uint Flags)> elements, IReadOnlyList<AddressRange> wanted)
+    {
+        var (_, ranges) = Merge(FromElements(elements), wanted);
+        var delete = new List<NftElement>();
+        var add = new List<NftElement>();
+        foreach (AddressRange r in ranges)
+        {
+            NftElement[] mine = r.Elements();
+            byte[]? after = AddressRange.Increment(r.Last);
+            foreach (var (key, _, flags) in elements)
+            {
+                bool end = (flags & Nft.SET_ELEM_INTERVAL_END) != 0;
+                bool inside = end
+                    ? AddressRange.Compare(key, r.First) > 0 && (after is null || AddressRange.Compare(key, after) <= 0)
+                    : AddressRange.Compare(key, r.First) >= 0 && AddressRange.Compare(key, r.Last) <= 0;
+                if (inside && !Array.Exists(mine, m => Same(m, key, end)))
+                    delete.Add(new NftElement(key, null, end ? Nft.SET_ELEM_INTERVAL_END : 0));
+            }
+            foreach (NftElement m in mine)
+            {
+                bool present = false;
+                foreach (var (key, _, flags) in elements) present |= Same(m, key, (flags & Nft.SET_ELEM_INTERVAL_END) != 0);
+                if (!present) add.Add(m);
+            }
+        }
+        // In key order, each range's start before its end, as nft sends them: the kernel's interval code
+        // (rbtree) fails the batch's additions with EEXIST when an end is deleted before its start.
+        delete.Sort((x, y) => AddressRange.Compare(x.Key, y.Key));
+        return (delete, add);
+    }
+
+    private static bool Same(NftElement e, byte[] key, bool end) =>
+        e.Key.AsSpan().SequenceEqual(key) && ((e.Flags & Nft.SET_ELEM_INTERVAL_END) != 0) == end;
+
     /// <summary>Whether <paramref name="ranges"/> (of one family) together hold every address of <paramref name="wanted"/>.</summary>
     public static bool Covers(IReadOnlyList<AddressRange> ranges, AddressRange wanted)
     {

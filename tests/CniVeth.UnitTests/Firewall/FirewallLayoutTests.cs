@@ -262,6 +262,46 @@ public class FirewallLayoutTests
         Assert.Equal(add, string.Join(",", a));
     }
 
+    private static string Hex(IEnumerable<NftElement> e) =>
+        string.Join(",", e.Select(x => Convert.ToHexStringLower(x.Key) + ((x.Flags & Nft.SET_ELEM_INTERVAL_END) != 0 ? "e" : "")));
+
+    [Fact]
+    public void MergeDeletesTheElementsTheWiderPrefixSwallows()
+    {
+        // 10.244.1.0/24 and 10.88.0.0/16 in the set; 10.244.0.0/16 wanted
+        var (d, a) = SubnetIntervals.MergeElements(ElementsOf("10.244.1.0/24", "10.88.0.0/16"), [R("10.244.0.0/16")]);
+        Assert.Equal("0af40100,0af40200e", Hex(d));
+        Assert.Equal("0af40000,0af50000e", Hex(a));
+        // covered already: nothing
+        (d, a) = SubnetIntervals.MergeElements(ElementsOf("10.244.0.0/16"), [R("10.244.7.0/24"), R("10.244.0.0/16")]);
+        Assert.Empty(d);
+        Assert.Empty(a);
+    }
+
+    /// <summary>The kernel takes a prefix whose end equals the end of one it contains as a duplicate end and
+    /// inserts only its start: 192.168.88.128/25 then 192.168.88.0/24 leaves starts .0 and .128 and one end.
+    /// Widening that to /16 deletes exactly those three elements; it never names an element that is not there.</summary>
+    [Fact]
+    public void MergeWorksOnASetWithTwoStartsBeforeOneEnd()
+    {
+        var raw = new (byte[], byte[]?, uint)[]
+        {
+            (Convert.FromHexString("c0a85880"), null, 0), (Convert.FromHexString("c0a85900"), null, Nft.SET_ELEM_INTERVAL_END),
+            (Convert.FromHexString("c0a85800"), null, 0),
+        };
+        Assert.True(SubnetIntervals.Covers(SubnetIntervals.FromElements(raw), R("192.168.88.0/24")));
+        var (d, a) = SubnetIntervals.MergeElements(raw, [R("192.168.88.0/24")]);
+        Assert.Equal("c0a85880", Hex(d));                    // the redundant start goes
+        Assert.Empty(a);
+        (d, a) = SubnetIntervals.MergeElements(raw, [R("192.168.0.0/16")]);
+        Assert.Equal("c0a85800,c0a85880,c0a85900e", Hex(d));
+        Assert.Equal("c0a80000,c0a90000e", Hex(a));
+        // the same start stays when the wider range starts there
+        (d, a) = SubnetIntervals.MergeElements(ElementsOf("192.168.0.0/24"), [R("192.168.0.0/16")]);
+        Assert.Equal("c0a80100e", Hex(d));
+        Assert.Equal("c0a90000e", Hex(a));
+    }
+
     [Theory]
     [InlineData("10.244.0.0/16", "10.244.3.0/24", true)]
     [InlineData("10.244.0.0/17,10.244.128.0/17", "10.244.0.0/16", true)]   // together

@@ -302,6 +302,24 @@ public class NftablesKernelTests(Xunit.Abstractions.ITestOutputHelper output)
         });
     }
 
+    /// <summary>The kernel accepts 192.168.88.0/24 beside 192.168.88.128/25 without EEXIST (their ends are
+    /// equal, so it takes the new end for a duplicate and inserts the start alone). The set then covers the
+    /// /24, CHECK agrees, and a later /16 still replaces everything in one batch.</summary>
+    [RootFact]
+    public void SharedEndPrefixIsCoveredAndStillWidens()
+    {
+        Netns.Run(ns =>
+        {
+            using var fw = AttachmentFirewall.Open();
+            string set4 = FirewallLayout.SubnetSetName("k8s", false);
+            fw.AddMasquerade("k8s", [new(Ip("192.168.88.128"), 25)], [Ip("192.168.88.130")]);
+            fw.AddMasquerade("k8s", [new(Ip("192.168.88.128"), 25), new(Ip("192.168.88.0"), 24)], [Ip("192.168.88.131")]);
+            Assert.Empty(fw.MissingNotMasqueraded("k8s", [new(Ip("192.168.88.0"), 24)]));
+            fw.AddMasquerade("k8s", [new(Ip("192.168.0.0"), 16)], [Ip("192.168.88.132")]);
+            Assert.Equal(["192.168.0.0/16"], ns.Ruleset().Elements("inet", "cniveth", set4));
+        });
+    }
+
     /// <summary>Concurrent ADDs each widening the set differently: the union of all ends up in it.</summary>
     [RootFact]
     public void ConcurrentMergesEndInTheUnion()
