@@ -276,6 +276,37 @@ EOF
   ! in_ns "$C1" ping -c1 -W1 10.99.0.1 >/dev/null || fail "c1's spoofed MAC got through after the migration"
 }
 
+@test "delegated IPAM: a DEL retried after an interrupted one leaves the NAT of the container that has the address since" {
+  # A delegated IPAM cannot say who holds an address: the reference host-local under another name
+  # (cniveth serves "host-local" itself), with a range of one address so that it is handed out again.
+  local bin="$TEST_TMP/cni-bin"
+  mkdir -p "$bin"
+  ln -s "$REF_CNI_DIR/host-local" "$bin/ref-host-local"
+  export CNI_PATH="$bin"
+  local conf
+  conf=$(jq -c --arg d "$DATA_DIR" '.ipam = {type: "ref-host-local", dataDir: $d,
+    ranges: [[{subnet: "10.99.0.0/24", rangeStart: "10.99.0.2", rangeEnd: "10.99.0.2"}]]}' <<<"$(masq_conf)")
+  new_container C1; new_container C2
+  run_plugin ADD c1 "$C1" eth0 "$conf"; assert_status 0
+  local prev1=$output hv1; hv1=$(jq -r '.interfaces[1].name' <<<"$output")
+  # c1's first DEL stopped after the delegate released the address (port down, element removed, address
+  # free) and before the veth went
+  in_host ip link set "$hv1" down
+  local set; set=$(nft_json | jq -r '.nftables[] | select(.set? and (.set.name | startswith("saddr4-"))) | .set.name')
+  in_host nft delete element inet cniveth "$set" '{ 10.99.0.2 }'
+  in_host env CNI_COMMAND=DEL CNI_CONTAINERID=c1 CNI_NETNS= CNI_IFNAME=eth0 CNI_PATH="$bin" "$bin/ref-host-local" <<<"$conf"
+  run_plugin ADD c2 "$C2" eth0 "$conf"; assert_status 0
+  assert_json "$output" '.ips[0].address' 10.99.0.2/24
+  [ "$(masq_elements)" = "10.99.0.2" ] || fail "c2's element: $(masq_elements)"
+  # the runtime retries c1's DEL with its cached result
+  run_plugin DEL c1 "$C1" eth0 "$(check_conf "$conf" "$prev1")"; assert_status 0
+  ! in_host ip link show "$hv1" 2>/dev/null || fail "c1's veth left"
+  [ "$(masq_elements)" = "10.99.0.2" ] || fail "c1's repeated DEL removed c2's masquerade element"
+  # the control: an untouched attachment's DEL does remove its element through the delegate
+  run_plugin DEL c2 "$C2" eth0 "$conf"; assert_status 0
+  [ -z "$(masq_elements)" ] || fail "c2's DEL left $(masq_elements)"
+}
+
 @test "GC removes reservations, veths and firewall state of attachments that are not valid" {
   local conf; conf=$(bridge_conf 1.1.0 '"ipMasq":true,"macspoofchk":true,"nonMasqueradeCIDRs":["192.168.88.0/24"]')
 

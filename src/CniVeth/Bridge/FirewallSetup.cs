@@ -50,11 +50,15 @@ internal static class FirewallSetup
         bool masq = conf.IpMasq && addresses.Count > 0;
         if (!masq && !conf.MacSpoofChk) return;
         using AttachmentFirewall fw = AttachmentFirewall.Open();
-        var families = new List<bool>();
-        if (masq)
-            foreach (CidrAddress a in addresses)
-                if (!families.Contains(!a.IsIPv4)) families.Add(!a.IsIPv4);
-        RulesetCheck rules = fw.CheckRuleset(network, families, conf.MacSpoofChk);
+        bool v4 = false, v6 = false;
+        var ips = new List<IPAddress>(addresses.Count);
+        foreach (CidrAddress a in addresses)
+        {
+            v4 |= masq && a.IsIPv4;
+            v6 |= masq && !a.IsIPv4;
+            ips.Add(a.Address);
+        }
+        RulesetCheck rules = fw.CheckRuleset(network, v4, v6, conf.MacSpoofChk);
         if (rules.Problem is not null)
             throw new CniException(ErrorCode.Internal, rules.Problem,
                 rules.Problem.Contains("dormant", StringComparison.Ordinal)
@@ -62,7 +66,7 @@ internal static class FirewallSetup
                     : "the next ADD on this network re-creates it");
         if (masq)
         {
-            List<IPAddress> missing = fw.MissingMasquerade(network, addresses.Select(a => a.Address).ToList());
+            List<IPAddress> missing = fw.MissingMasquerade(network, ips);
             if (missing.Count > 0)
                 throw new CniException(ErrorCode.Internal,
                     $"masquerade for {string.Join(", ", missing)} is missing from table inet {FirewallLayout.TableName} (network \"{network}\")",

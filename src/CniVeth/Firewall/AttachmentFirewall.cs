@@ -142,26 +142,36 @@ internal sealed class AttachmentFirewall(NfTablesClient client) : IDisposable
     /// masquerade rule per family in <paramref name="masqueradeFamilies"/>, the spoof-check rule when
     /// <paramref name="spoof"/>). One table read, one chain read and one rule dump per table.
     /// </summary>
-    public RulesetCheck CheckRuleset(string network, IReadOnlyList<bool> masqueradeFamilies, bool spoof)
+    public RulesetCheck CheckRuleset(string network, bool masqueradeV4, bool masqueradeV6, bool spoof)
     {
         string op = $"checking the firewall rules of network \"{network}\"";
-        if (masqueradeFamilies.Count > 0)
+        if (masqueradeV4 || masqueradeV6)
         {
             string? problem = CheckBaseChain(Nft.NFPROTO_INET, NatChain, Nft.NF_INET_POST_ROUTING, "nat", op);
             if (problem is not null) return new RulesetCheck(problem, false);
-            List<NftRule> rules = client.DumpRules(Nft.NFPROTO_INET, TableName, NatChain, op);
-            foreach (bool v6 in masqueradeFamilies)
-                if (!rules.Exists(r => IsMasqueradeRule(r, network, v6)))
+            NftRule[] rules = client.DumpRules(Nft.NFPROTO_INET, TableName, NatChain, op);
+            foreach (bool v6 in new[] { false, true })
+            {
+                if (!(v6 ? masqueradeV6 : masqueradeV4)) continue;
+                bool found = false;
+                foreach (NftRule r in rules) found |= IsMasqueradeRule(r, network, v6);
+                if (!found)
                     return new RulesetCheck($"the {(v6 ? "IPv6" : "IPv4")} masquerade rule of network \"{network}\" is missing from chain inet {TableName} {NatChain}", false);
+            }
         }
         bool legacy = false;
         if (spoof)
         {
             string? problem = CheckBaseChain(Nft.NFPROTO_BRIDGE, SpoofChain, Nft.NF_BR_PRE_ROUTING, "filter", op);
             if (problem is not null) return new RulesetCheck(problem, false);
-            List<NftRule> rules = client.DumpRules(Nft.NFPROTO_BRIDGE, TableName, SpoofChain, op);
-            legacy = !rules.Exists(IsSpoofRule) && rules.Exists(IsLegacySpoofRule);
-            if (!legacy && !rules.Exists(IsSpoofRule))
+            bool current = false;
+            foreach (NftRule r in client.DumpRules(Nft.NFPROTO_BRIDGE, TableName, SpoofChain, op))
+            {
+                current |= IsSpoofRule(r);
+                legacy |= IsLegacySpoofRule(r);
+            }
+            legacy &= !current;
+            if (!legacy && !current)
                 return new RulesetCheck($"the MAC spoof check rule is missing from chain bridge {TableName} {SpoofChain}", false);
         }
         return new RulesetCheck(null, legacy);
@@ -193,18 +203,18 @@ internal sealed class AttachmentFirewall(NfTablesClient client) : IDisposable
         if (ports.Count == 0 && checkedPorts.Count == 0 && allowed.Count == 0) return;
         IReadOnlySet<string> keep = listPorts();
         var items = new List<SetElement>();
-        foreach (var (key, _) in ports)
+        foreach (var (key, _, _) in ports)
         {
             string port = Netlink.AttributeReader.String(key);
             if (IsOurPortName(port) && !keep.Contains(port)) items.Add(new SetElement(Nft.NFPROTO_BRIDGE, PortsMap, new NftElement(key)));
         }
-        foreach (var (key, _) in checkedPorts)
+        foreach (var (key, _, _) in checkedPorts)
         {
             string port = Netlink.AttributeReader.String(key);
             if (IsOurPortName(port) && !keep.Contains(port)) items.Add(new SetElement(Nft.NFPROTO_BRIDGE, CheckedSet, new NftElement(key)));
         }
         var seen = new HashSet<string>();
-        foreach (var (key, _) in allowed)
+        foreach (var (key, _, _) in allowed)
         {
             if (key.Length < Nft.IFNAMSIZ) continue;
             string port = Netlink.AttributeReader.String(key.AsSpan(0, Nft.IFNAMSIZ));

@@ -70,7 +70,8 @@ internal static class RulesetWriter
 
     public static void Add(NfTablesClient client, IReadOnlyList<RulesetPiece> pieces, string operation)
     {
-        List<NftRule> rules = ReadRules(client, pieces, operation);
+        NftRule[] rules = ReadRules(client, pieces, operation);
+        bool addedRules = false;
         for (int attempt = 0; ; attempt++)
         {
             var batch = new NftBatch();
@@ -78,18 +79,23 @@ internal static class RulesetWriter
             var ruleOps = new List<NetlinkOp>();
             foreach (RulesetPiece piece in pieces)
             {
-                bool hasRule = rules.Exists(r => piece.IsRule(r));
-                List<NftRule> legacy = piece.IsLegacyRule is { } isLegacy ? rules.FindAll(r => isLegacy(r)) : [];
+                bool hasRule = false, hasLegacy = false;
+                foreach (NftRule r in rules)
+                {
+                    hasRule |= piece.IsRule(r);
+                    hasLegacy |= piece.IsLegacyRule?.Invoke(r) == true;
+                }
                 piece.AddedRule = !hasRule;
-                if (!hasRule || legacy.Count > 0 || piece.EnsureSets)
+                if (!hasRule || hasLegacy || piece.EnsureSets)
                 {
                     if (declaredChains.Add(piece.Family)) piece.DeclareChain(batch);
                     piece.DeclareSets(batch);
                 }
-                if (legacy.Count > 0)
+                if (hasLegacy)
                 {
                     piece.MigrateLegacy?.Invoke(batch);
-                    foreach (NftRule r in legacy) ruleOps.Add(batch.DelRule(r.Family, r.Table, r.Chain, r.Handle));
+                    foreach (NftRule r in rules)
+                        if (piece.IsLegacyRule!(r)) ruleOps.Add(batch.DelRule(r.Family, r.Table, r.Chain, r.Handle));
                 }
                 if (!hasRule) piece.DeclareRule(batch);
                 foreach (ElementGroup g in piece.Groups)
@@ -100,7 +106,11 @@ internal static class RulesetWriter
                     g.AddOp = g.Elements.Length > 0 ? batch.AddElements(g.Family, FirewallLayout.TableName, g.Set, g.Elements) : null;
                 }
             }
-            if (batch.Count == 0 || client.Send(batch, operation)) break;
+            if (batch.Count == 0 || client.Send(batch, operation))
+            {
+                foreach (RulesetPiece piece in pieces) addedRules |= piece.AddedRule;
+                break;
+            }
 
             bool progress = false, reread = false;
             var understood = new HashSet<NetlinkOp>();
@@ -144,17 +154,25 @@ internal static class RulesetWriter
                 throw new NetlinkException($"{operation} (the ruleset kept changing; last: {first.Description})", first.Errno, first.KernelMessage);
             }
         }
-        if (pieces.Any(p => p.AddedRule)) RemoveDuplicateRules(client, pieces, operation);
+        if (addedRules) RemoveDuplicateRules(client, pieces, operation);
     }
 
     /// <summary>The rules of the chains the pieces use: one dump per chain (the kernel filters a rule dump
     /// by family, table and chain; asked for a table name in every family it stops after the first table).</summary>
-    private static List<NftRule> ReadRules(NfTablesClient client, IReadOnlyList<RulesetPiece> pieces, string operation)
+    private static NftRule[] ReadRules(NfTablesClient client, IReadOnlyList<RulesetPiece> pieces, string operation)
     {
-        var rules = new List<NftRule>();
+        NftRule[] rules = [];
         var read = new HashSet<byte>();
         foreach (RulesetPiece piece in pieces)
-            if (read.Add(piece.Family)) rules.AddRange(client.DumpRules(piece.Family, FirewallLayout.TableName, piece.Chain, operation));
+        {
+            if (!read.Add(piece.Family)) continue;
+            NftRule[] more = client.DumpRules(piece.Family, FirewallLayout.TableName, piece.Chain, operation);
+            if (rules.Length == 0) { rules = more; continue; }
+            var both = new NftRule[rules.Length + more.Length];
+            rules.CopyTo(both, 0);
+            more.CopyTo(both, rules.Length);
+            rules = both;
+        }
         return rules;
     }
 
@@ -164,14 +182,16 @@ internal static class RulesetWriter
     {
         for (int attempt = 0; ; attempt++)
         {
-            List<NftRule> rules = ReadRules(client, pieces, operation);
+            NftRule[] rules = ReadRules(client, pieces, operation);
             var batch = new NftBatch();
             foreach (RulesetPiece piece in pieces)
             {
                 if (!piece.AddedRule) continue;
-                List<NftRule> copies = rules.FindAll(r => piece.IsRule(r));
-                copies.Sort((a, b) => a.Handle.CompareTo(b.Handle));
-                for (int i = 1; i < copies.Count; i++) batch.DelRule(copies[i].Family, copies[i].Table, copies[i].Chain, copies[i].Handle);
+                NftRule? oldest = null;
+                foreach (NftRule r in rules)
+                    if (piece.IsRule(r) && (oldest is null || r.Handle < oldest.Handle)) oldest = r;
+                foreach (NftRule r in rules)
+                    if (r != oldest && piece.IsRule(r)) batch.DelRule(r.Family, r.Table, r.Chain, r.Handle);
             }
             if (batch.Count == 0 || client.Send(batch, operation)) return;
             NetlinkOp? bad = batch.Ops.FirstOrDefault(o => !o.Succeeded && o.Errno != Errno.ENOENT);

@@ -94,27 +94,40 @@ internal static class SubnetIntervals
 
     /// <summary>The ranges an interval set holds, from its elements (starts, and ends flagged
     /// NFT_SET_ELEM_INTERVAL_END, in any order). A start without an end runs to the end of the space; an
-    /// end without a start is ignored.</summary>
+    /// end without a start is ignored. (Plain loops and insertion sorts over a handful of elements: a List
+    /// Sort with a comparison, OrderBy or a Comparer would add generic instantiations whose static bases
+    /// every process initialises at start-up.)</summary>
     public static List<AddressRange> FromElements(IReadOnlyList<(byte[] Key, byte[]? Data, uint Flags)> elements)
     {
-        var sorted = new List<(byte[] Key, bool End)>(elements.Count);
-        foreach (var (key, _, flags) in elements) sorted.Add((key, (flags & Nft.SET_ELEM_INTERVAL_END) != 0));
-        // by key; at one key an end (of the range before) comes before a start (of the next)
-        sorted.Sort((a, b) =>
+        int n = elements.Count;
+        var keys = new byte[n][];
+        var ends = new bool[n];
+        for (int i = 0; i < n; i++)
         {
-            int c = AddressRange.Compare(a.Key, b.Key);
-            return c != 0 ? c : (a.End == b.End ? 0 : a.End ? -1 : 1);
-        });
+            byte[] key = elements[i].Key;
+            bool end = (elements[i].Flags & Nft.SET_ELEM_INTERVAL_END) != 0;
+            // by key; at one key an end (of the range before) comes before a start (of the next)
+            int j = i;
+            for (; j > 0; j--)
+            {
+                int c = AddressRange.Compare(keys[j - 1], key);
+                if (c < 0 || (c == 0 && (ends[j - 1] || !end))) break;
+                keys[j] = keys[j - 1];
+                ends[j] = ends[j - 1];
+            }
+            keys[j] = key;
+            ends[j] = end;
+        }
         var ranges = new List<AddressRange>();
         byte[]? open = null;
-        foreach (var (key, end) in sorted)
+        for (int i = 0; i < n; i++)
         {
-            if (!end)
+            if (!ends[i])
             {
-                if (open is not null && AddressRange.Decrement(key) is { } before) ranges.Add(new AddressRange(open, before));
-                open = key;
+                if (open is not null && AddressRange.Decrement(keys[i]) is { } before) ranges.Add(new AddressRange(open, before));
+                open = keys[i];
             }
-            else if (open is not null && AddressRange.Decrement(key) is { } last)
+            else if (open is not null && AddressRange.Decrement(keys[i]) is { } last)
             {
                 ranges.Add(new AddressRange(open, last));
                 open = null;
@@ -129,14 +142,27 @@ internal static class SubnetIntervals
         return ranges;
     }
 
+    /// <summary>Sorts ranges by their first address (insertion sort: a handful of ranges).</summary>
+    private static void SortByFirst(List<AddressRange> ranges)
+    {
+        for (int i = 1; i < ranges.Count; i++)
+        {
+            AddressRange r = ranges[i];
+            int j = i;
+            for (; j > 0 && AddressRange.Compare(ranges[j - 1].First, r.First) > 0; j--) ranges[j] = ranges[j - 1];
+            ranges[j] = r;
+        }
+    }
+
     /// <summary>What turns the set's <paramref name="existing"/> ranges into their union with
     /// <paramref name="wanted"/>: the ranges to delete (each swallowed by a wider one) and the ranges to
     /// add. Overlapping ranges merge; adjacent ones stay apart. Both empty when the set already covers it all.</summary>
     public static (List<AddressRange> Delete, List<AddressRange> Add) Merge(IReadOnlyList<AddressRange> existing, IReadOnlyList<AddressRange> wanted)
     {
-        var all = new List<AddressRange>(existing);
-        all.AddRange(wanted);
-        all.Sort((a, b) => AddressRange.Compare(a.First, b.First));
+        var all = new List<AddressRange>(existing.Count + wanted.Count);
+        foreach (AddressRange r in existing) all.Add(r);
+        foreach (AddressRange r in wanted) all.Add(r);
+        SortByFirst(all);
         var merged = new List<AddressRange>();
         foreach (AddressRange r in all)
         {
@@ -147,9 +173,20 @@ internal static class SubnetIntervals
             }
             else merged.Add(r);
         }
-        var delete = existing.Where(e => !merged.Exists(m => m.SameAs(e))).ToList();
-        var add = merged.FindAll(m => !existing.Any(e => e.SameAs(m)));
+        var delete = new List<AddressRange>();
+        foreach (AddressRange e in existing)
+            if (IndexOfSame(merged, e) < 0) delete.Add(e);
+        var add = new List<AddressRange>();
+        foreach (AddressRange m in merged)
+            if (IndexOfSame(existing, m) < 0) add.Add(m);
         return (delete, add);
+    }
+
+    private static int IndexOfSame(IReadOnlyList<AddressRange> ranges, AddressRange r)
+    {
+        for (int i = 0; i < ranges.Count; i++)
+            if (ranges[i].SameAs(r)) return i;
+        return -1;
     }
 
     /// <summary>
@@ -159,6 +196,8 @@ internal static class SubnetIntervals
     /// all in one batch. Works on the elements themselves, not on ranges rebuilt from them: the kernel
     /// accepts a prefix whose end element equals the end of one it contains (it takes that end for a
     /// duplicate), which leaves two starts before one end; such a set reads back as two adjacent ranges.
+    /// Deletions come in key order, each range's start before its end, as nft sends them: with an end
+    /// deleted before its start, the kernel's interval code (rbtree) fails the batch's additions with EEXIST.
     /// </summary>
     public static (List<NftElement> Delete, List<NftElement> Add) MergeElements(
         IReadOnlyList<(byte[] Key, byte[]? Data, uint Flags)> elements, IReadOnlyList<AddressRange> wanted)
@@ -176,8 +215,13 @@ internal static class SubnetIntervals
                 bool inside = end
                     ? AddressRange.Compare(key, r.First) > 0 && (after is null || AddressRange.Compare(key, after) <= 0)
                     : AddressRange.Compare(key, r.First) >= 0 && AddressRange.Compare(key, r.Last) <= 0;
-                if (inside && !Array.Exists(mine, m => Same(m, key, end)))
-                    delete.Add(new NftElement(key, null, end ? Nft.SET_ELEM_INTERVAL_END : 0));
+                bool kept = false;
+                foreach (NftElement m in mine) kept |= Same(m, key, end);
+                if (!inside || kept) continue;
+                var e = new NftElement(key, null, end ? Nft.SET_ELEM_INTERVAL_END : 0);
+                int at = delete.Count;
+                while (at > 0 && AddressRange.Compare(delete[at - 1].Key, key) > 0) at--;
+                delete.Insert(at, e);
             }
             foreach (NftElement m in mine)
             {
@@ -186,9 +230,6 @@ internal static class SubnetIntervals
                 if (!present) add.Add(m);
             }
         }
-        // In key order, each range's start before its end, as nft sends them: the kernel's interval code
-        // (rbtree) fails the batch's additions with EEXIST when an end is deleted before its start.
-        delete.Sort((x, y) => AddressRange.Compare(x.Key, y.Key));
         return (delete, add);
     }
 
@@ -198,7 +239,9 @@ internal static class SubnetIntervals
     /// <summary>Whether <paramref name="ranges"/> (of one family) together hold every address of <paramref name="wanted"/>.</summary>
     public static bool Covers(IReadOnlyList<AddressRange> ranges, AddressRange wanted)
     {
-        var sorted = ranges.OrderBy(r => r.First, Comparer<byte[]>.Create(AddressRange.Compare)).ToList();
+        var sorted = new List<AddressRange>(ranges.Count);
+        foreach (AddressRange r in ranges) sorted.Add(r);
+        SortByFirst(sorted);
         byte[] cursor = wanted.First;
         foreach (AddressRange r in sorted)
         {

@@ -359,29 +359,29 @@ public class NftablesKernelTests(Xunit.Abstractions.ITestOutputHelper output)
         {
             using var fw = AttachmentFirewall.Open();
             fw.Add("demonet", Subnets, [Ip("10.88.0.5"), Ip("fd00:88::5")], "veth0123abcd", "02:00:00:00:00:01");
-            Assert.Equal(new RulesetCheck(null, false), fw.CheckRuleset("demonet", [false, true], spoof: true));
+            Assert.Equal(new RulesetCheck(null, false), fw.CheckRuleset("demonet", true, true, spoof: true));
             Assert.Equal("the IPv4 masquerade rule of network \"othernet\" is missing from chain inet cniveth postrouting",
-                fw.CheckRuleset("othernet", [false], spoof: false).Problem);
+                fw.CheckRuleset("othernet", true, false, spoof: false).Problem);
 
             ns.Sh("nft add table inet cniveth '{ flags dormant; }'");
-            Assert.Equal("table inet cniveth is dormant (flags dormant): none of its rules run", fw.CheckRuleset("demonet", [false], false).Problem);
-            Assert.Null(fw.CheckRuleset("demonet", [], spoof: true).Problem); // the bridge table is fine
+            Assert.Equal("table inet cniveth is dormant (flags dormant): none of its rules run", fw.CheckRuleset("demonet", true, false, false).Problem);
+            Assert.Null(fw.CheckRuleset("demonet", false, false, spoof: true).Problem); // the bridge table is fine
             ns.Sh("nft add table inet cniveth");                                // nft sends flags 0: active again
-            Assert.Null(fw.CheckRuleset("demonet", [false], false).Problem);
+            Assert.Null(fw.CheckRuleset("demonet", true, false, false).Problem);
 
             ns.Sh("nft flush chain inet cniveth postrouting");
             Assert.Equal("the IPv4 masquerade rule of network \"demonet\" is missing from chain inet cniveth postrouting",
-                fw.CheckRuleset("demonet", [false, true], false).Problem);
+                fw.CheckRuleset("demonet", true, true, false).Problem);
             ns.Sh("nft delete chain inet cniveth postrouting");
-            Assert.Equal("chain inet cniveth postrouting is missing", fw.CheckRuleset("demonet", [false], false).Problem);
+            Assert.Equal("chain inet cniveth postrouting is missing", fw.CheckRuleset("demonet", true, false, false).Problem);
             ns.Sh("nft add chain inet cniveth postrouting");                    // a regular chain of that name
-            Assert.Equal("chain inet cniveth postrouting is not the nat base chain of hook postrouting", fw.CheckRuleset("demonet", [false], false).Problem);
+            Assert.Equal("chain inet cniveth postrouting is not the nat base chain of hook postrouting", fw.CheckRuleset("demonet", true, false, false).Problem);
             ns.Sh("nft delete table inet cniveth");
-            Assert.Equal("table inet cniveth is missing", fw.CheckRuleset("demonet", [true], false).Problem);
+            Assert.Equal("table inet cniveth is missing", fw.CheckRuleset("demonet", false, true, false).Problem);
 
             Assert.Equal("02:00:00:00:00:01", fw.SpoofCheckMac("veth0123abcd"));
             ns.Sh("nft flush chain bridge cniveth prerouting");
-            Assert.Equal("the MAC spoof check rule is missing from chain bridge cniveth prerouting", fw.CheckRuleset("demonet", [], true).Problem);
+            Assert.Equal("the MAC spoof check rule is missing from chain bridge cniveth prerouting", fw.CheckRuleset("demonet", false, false, true).Problem);
             ns.Sh("nft delete element bridge cniveth spoofchk-checked '{ \"veth0123abcd\" }'");
             Assert.Null(fw.SpoofCheckMac("veth0123abcd"));                      // not in the set the rule reads
         });
@@ -409,7 +409,7 @@ public class NftablesKernelTests(Xunit.Abstractions.ITestOutputHelper output)
             Assert.Contains("iifname @spoofchk-ports", ns.Sh("nft list chain bridge cniveth prerouting"));
 
             using var fw = AttachmentFirewall.Open();
-            Assert.Equal(new RulesetCheck(null, true), fw.CheckRuleset("n", [], spoof: true));
+            Assert.Equal(new RulesetCheck(null, true), fw.CheckRuleset("n", false, false, spoof: true));
             Assert.Equal("02:00:00:00:00:0a", fw.SpoofCheckMac("veth0000000a", legacyRule: true));
 
             fw.AddMacSpoofCheck("veth0000000b", "02:00:00:00:00:0b");
@@ -417,7 +417,7 @@ public class NftablesKernelTests(Xunit.Abstractions.ITestOutputHelper output)
             var rule = Assert.Single(rs.Rules("bridge", "cniveth", "prerouting"));
             Assert.Contains("iifname @spoofchk-checked iifname . ether saddr != @spoofchk-allowed drop", ns.Sh("nft list chain bridge cniveth prerouting"));
             Assert.Equal(["veth0000000a", "veth0000000b"], rs.Elements("bridge", "cniveth", FirewallLayout.CheckedSet));
-            Assert.Equal(new RulesetCheck(null, false), fw.CheckRuleset("n", [], spoof: true));
+            Assert.Equal(new RulesetCheck(null, false), fw.CheckRuleset("n", false, false, spoof: true));
             Assert.Equal("02:00:00:00:00:0a", fw.SpoofCheckMac("veth0000000a"));
             fw.RemoveMacSpoofCheck("veth0000000a");
             Assert.Equal(["veth0000000b"], ns.Ruleset().Elements("bridge", "cniveth", FirewallLayout.CheckedSet));

@@ -65,7 +65,7 @@ internal sealed class NfTablesClient(NetlinkSocket socket) : IDisposable
     /// <summary>The rules of one table, of one chain when <paramref name="chain"/> is given: one dump,
     /// filtered by the kernel. Empty when the table or chain does not exist. (With NFPROTO_UNSPEC the kernel
     /// stops after the first table of that name, whatever its family: name the family.)</summary>
-    public List<NftRule> DumpRules(byte family, string table, string? chain, string operation)
+    public NftRule[] DumpRules(byte family, string table, string? chain, string operation)
     {
         var req = new NetlinkMessageBuilder();
         req.BeginMessage(Nft.Type(Nft.MSG_GETRULE), Nl.F_DUMP).Struct(new NfGenMsg(family)).String(Nft.RULE_TABLE, table);
@@ -74,8 +74,8 @@ internal sealed class NfTablesClient(NetlinkSocket socket) : IDisposable
         List<byte[]> msgs;
         try { msgs = socket.Dump(req, $"{operation} (listing the rules of table {Nft.FamilyName(family)} {table})"); }
         catch (NetlinkException e) when (e.Errno == Errno.ENOENT) { return []; }
-        var rules = new List<NftRule>(msgs.Count);
-        foreach (byte[] m in msgs) rules.Add(NftRule.Parse(m));
+        var rules = new NftRule[msgs.Count];
+        for (int i = 0; i < msgs.Count; i++) rules[i] = NftRule.Parse(msgs[i]);
         return rules;
     }
 
@@ -117,15 +117,13 @@ internal sealed class NfTablesClient(NetlinkSocket socket) : IDisposable
         return new NftChainInfo(chain, hook, type);
     }
 
-    /// <summary>Keys (and map data) of every element of a set; null when the set or table does not exist.</summary>
-    public List<(byte[] Key, byte[]? Data)>? DumpElements(byte family, string table, string set, string operation)
+    /// <summary>Every element of a set but interval ends (keys, map data); null when the set or table does
+    /// not exist.</summary>
+    public List<(byte[] Key, byte[]? Data, uint Flags)>? DumpElements(byte family, string table, string set, string operation)
     {
         var all = DumpElementsWithFlags(family, table, set, operation);
-        if (all is null) return null;
-        var result = new List<(byte[], byte[]?)>(all.Count);
-        foreach (var (key, data, flags) in all)
-            if ((flags & Nft.SET_ELEM_INTERVAL_END) == 0) result.Add((key, data));
-        return result;
+        all?.RemoveAll(static e => (e.Flags & Nft.SET_ELEM_INTERVAL_END) != 0);
+        return all;
     }
 
     /// <summary>Every element of a set with its flags, interval ends included (an interval set's contents);

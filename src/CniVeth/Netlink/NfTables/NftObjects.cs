@@ -20,22 +20,42 @@ internal sealed class NftExpr
     public bool IsLookup(string set, bool inverted) => Name == "lookup" && Set == set && Inverted == inverted;
 }
 
-/// <summary>A rule read back from the kernel (NFT_MSG_NEWRULE of a GETRULE dump).</summary>
+/// <summary>A rule read back from the kernel (NFT_MSG_NEWRULE of a GETRULE dump). Arrays and loops, no
+/// List or LINQ over these types: every generic instantiation over a new type adds static bases that a
+/// NativeAOT process initialises at start-up, in every call.</summary>
 internal sealed class NftRule
 {
     public byte Family { get; init; }
     public string Table { get; init; } = "";
     public string Chain { get; init; } = "";
     public ulong Handle { get; init; }
-    public List<NftExpr> Expressions { get; } = new();
+    public NftExpr[] Expressions { get; init; } = [];
 
     /// <summary>Whether the rule looks <paramref name="set"/> up (as a plain "in set" test when
     /// <paramref name="inverted"/> is false, "not in set" when true; a map lookup that loads data does not count).</summary>
-    public bool Looks(string set, bool inverted) => Expressions.Exists(e => e.IsLookup(set, inverted) && !e.HasDreg);
+    public bool Looks(string set, bool inverted)
+    {
+        foreach (NftExpr e in Expressions)
+            if (e.IsLookup(set, inverted) && !e.HasDreg) return true;
+        return false;
+    }
 
-    public bool Has(string expressionName) => Expressions.Exists(e => e.Name == expressionName);
+    public bool Has(string expressionName)
+    {
+        foreach (NftExpr e in Expressions)
+            if (e.Name == expressionName) return true;
+        return false;
+    }
 
-    public bool Drops => Expressions.Exists(e => e.Verdict == Nft.NF_DROP);
+    public bool Drops
+    {
+        get
+        {
+            foreach (NftExpr e in Expressions)
+                if (e.Verdict == Nft.NF_DROP) return true;
+            return false;
+        }
+    }
 
     /// <summary>Parses a NEWRULE message (netlink header included).</summary>
     internal static NftRule Parse(ReadOnlySpan<byte> msg)
@@ -44,7 +64,7 @@ internal sealed class NftRule
         byte family = msg[Nl.HeaderSize];
         string table = "", chain = "";
         ulong handle = 0;
-        var exprs = new List<NftExpr>();
+        NftExpr[] exprs = [];
         var r = new AttributeReader(msg[(Nl.HeaderSize + 4)..]);
         while (r.Next(out ushort t, out ReadOnlySpan<byte> v))
         {
@@ -54,15 +74,18 @@ internal sealed class NftRule
                 case Nft.RULE_CHAIN: chain = AttributeReader.String(v); break;
                 case Nft.RULE_HANDLE: handle = v.Length >= 8 ? BinaryPrimitives.ReadUInt64BigEndian(v) : 0; break;
                 case Nft.RULE_EXPRESSIONS:
+                    int n = 0;
+                    var count = new AttributeReader(v);
+                    while (count.Next(out ushort ct, out _)) if (ct == Nft.LIST_ELEM) n++;
+                    exprs = new NftExpr[n];
+                    n = 0;
                     var list = new AttributeReader(v);
                     while (list.Next(out ushort lt, out ReadOnlySpan<byte> e))
-                        if (lt == Nft.LIST_ELEM) exprs.Add(ParseExpr(e));
+                        if (lt == Nft.LIST_ELEM) exprs[n++] = ParseExpr(e);
                     break;
             }
         }
-        var rule = new NftRule { Family = family, Table = table, Chain = chain, Handle = handle };
-        rule.Expressions.AddRange(exprs);
-        return rule;
+        return new NftRule { Family = family, Table = table, Chain = chain, Handle = handle, Expressions = exprs };
     }
 
     private static NftExpr ParseExpr(ReadOnlySpan<byte> elem)
@@ -72,7 +95,7 @@ internal sealed class NftRule
         var r = new AttributeReader(elem);
         while (r.Next(out ushort t, out ReadOnlySpan<byte> v))
         {
-            if (t == Nft.EXPR_NAME) name = AttributeReader.String(v);
+            if (t == Nft.EXPR_NAME) name = ExprName(v);
             else if (t == Nft.EXPR_DATA) data = v;
         }
         string? set = null;
@@ -100,6 +123,21 @@ internal sealed class NftRule
             if (reg == Nft.REG_VERDICT) verdict = code;
         }
         return new NftExpr { Name = name, Set = set, Inverted = inverted, HasDreg = dreg, Verdict = verdict };
+    }
+
+    /// <summary>The expression names of our rules as literals (no string built per expression).</summary>
+    private static string ExprName(ReadOnlySpan<byte> v)
+    {
+        int nul = v.IndexOf((byte)0);
+        ReadOnlySpan<byte> n = nul >= 0 ? v[..nul] : v;
+        if (n.SequenceEqual("lookup"u8)) return "lookup";
+        if (n.SequenceEqual("meta"u8)) return "meta";
+        if (n.SequenceEqual("payload"u8)) return "payload";
+        if (n.SequenceEqual("cmp"u8)) return "cmp";
+        if (n.SequenceEqual("immediate"u8)) return "immediate";
+        if (n.SequenceEqual("masq"u8)) return "masq";
+        if (n.SequenceEqual("bitwise"u8)) return "bitwise";
+        return AttributeReader.String(n);
     }
 
     private static uint? VerdictCode(ReadOnlySpan<byte> immediateData)
