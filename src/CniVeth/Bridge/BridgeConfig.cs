@@ -28,9 +28,29 @@ internal static class BridgeConfig
             throw CniException.Config($"unknown ipMasqBackend \"{conf.IpMasqBackend}\" (must be \"iptables\" or \"nftables\")");
         ValidateBridgeName(conf.BridgeName);
         VlanGateway.Validate(conf);
+        _ = NonMasqueradeCidrs(conf);
         if (!conf.HasIpam && CniVersions.IsSupported(version) && CniVersions.IsLegacy(version))
             throw CniException.Config($"CNI version {version} cannot express a result without IP addresses",
                 "configure \"ipam\" or use cniVersion 0.3.0 or later");
+    }
+
+    /// <summary>nonMasqueradeCIDRs parsed with IpText (the strict parser) and masked to their prefix
+    /// (10.244.1.5/16 is 10.244.0.0/16, as ip-masq-agent reads it); empty when unset. Any other entry is a
+    /// config error naming the key and the index.</summary>
+    public static List<Values.CidrAddress> NonMasqueradeCidrs(NetConf conf)
+    {
+        var result = new List<Values.CidrAddress>();
+        List<string>? entries = conf.NonMasqueradeCidrs;
+        if (entries is null) return result;
+        for (int i = 0; i < entries.Count; i++)
+        {
+            if (!Values.IpText.TryParseCidr(entries[i], out Values.CidrAddress cidr))
+                throw CniException.Config(
+                    "invalid nonMasqueradeCIDRs[" + i.ToString(System.Globalization.CultureInfo.InvariantCulture) + "] "
+                    + (entries[i] is null ? "null" : "\"" + entries[i] + "\"") + ": expected a CIDR such as \"10.244.0.0/16\" or \"fd00:244::/56\"");
+            result.Add(cidr.Subnet);
+        }
+        return result;
     }
 
     /// <summary>A Linux interface name: 1..15 bytes, not "." or "..", no '/', ':' or whitespace.</summary>

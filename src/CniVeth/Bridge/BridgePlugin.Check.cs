@@ -69,7 +69,7 @@ internal sealed partial class BridgePlugin
         }
 
         // Untracked resources too (spec: CHECK covers firewall state the plugin created).
-        FirewallSetup.Check(conf, req.NetworkName, prev.Ips.ConvertAll(i => i.Address.Address), hostEnd.Name, peer.MacString);
+        FirewallSetup.Check(conf, req.NetworkName, prev.Ips.ConvertAll(i => i.Address), hostEnd.Name, peer.MacString);
     }
 
     private static CniException Missing(string what) => new(ErrorCode.Internal, what, "the attachment no longer matches its ADD result");

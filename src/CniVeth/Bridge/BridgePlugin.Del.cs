@@ -37,6 +37,7 @@ internal sealed partial class BridgePlugin
             plan.PortNameFree = link is null;
             if (link is not null && Ownership.IsOurs(link, alias, () => PeerConfirms(req.Env.NetNs, ifName, link))) ours = link;
             plan.VethFound = ours is not null;
+            plan.VethUp = ours is not null && ours.IsUp;
             if (ours is null)
             {
                 // Attachments made by the reference plugin (random host names) are removed from inside the container.
@@ -122,6 +123,9 @@ internal sealed class DelPlan(bool firewallUsed)
     public bool VethFound { get; set; }
     /// <summary>No interface at all holds the derived host name.</summary>
     public bool PortNameFree { get; set; }
+    /// <summary>Our veth was still up: no earlier DEL of this attachment got as far as its firewall step
+    /// (DEL sets the port down before it; ADD leaves it up).</summary>
+    public bool VethUp { get; set; }
 
     /// <summary>With firewall state the veth goes last (set down first), see BridgePlugin.Del.</summary>
     public bool VethLast => firewallUsed && VethFound;
@@ -134,7 +138,10 @@ internal sealed class DelPlan(bool firewallUsed)
     /// Masquerade elements to remove: the addresses this attachment holds, plus those of its cached result
     /// (prevResult) that nobody holds any more (a leftover of an earlier, interrupted DEL). An address that
     /// now belongs to another container keeps its element. When the IPAM plugin cannot say who holds what
-    /// (a delegated one), prevResult is trusted only while the attachment itself still existed.
+    /// (a delegated one), prevResult is trusted only while the attachment is untouched: its veth exists and
+    /// is up. A veth that is down belongs to a DEL that already got past the firewall step, and most likely
+    /// past the delegate's release too, so the address may belong to another container by now: its
+    /// element stays (a leak at worst, never another container's NAT lost).
     /// </summary>
     public IReadOnlyList<IPAddress> MasqueradeToRemove(ReleaseScope scope, IReadOnlyList<IPAddress> previous)
     {
@@ -142,7 +149,7 @@ internal sealed class DelPlan(bool firewallUsed)
         foreach (IPAddress a in previous)
         {
             if (result.Contains(a)) continue;
-            bool remove = scope.IsFree is { } isFree ? isFree(a) : VethFound;
+            bool remove = scope.IsFree is { } isFree ? isFree(a) : VethFound && VethUp;
             if (remove) result.Add(a);
         }
         return result;

@@ -36,19 +36,13 @@ internal sealed partial class BridgePlugin
             }));
         }
 
-        var remaining = new HashSet<string>();
         errors.Try(() =>
         {
             using RouteClient host = RouteClient.Open();
             foreach (LinkInfo link in host.DumpLinks())
             {
-                remaining.Add(link.Name);
                 if (link.Kind != "veth" || !HostVeth.IsStale(link.Alias, network, tokens)) continue;
-                errors.Try(() =>
-                {
-                    host.Send(b => b.DeleteLink(link.Index, $"deleting stale veth \"{link.Name}\"", Errno.ENODEV));
-                    remaining.Remove(link.Name);
-                });
+                errors.Try(() => host.Send(b => b.DeleteLink(link.Index, $"deleting stale veth \"{link.Name}\"", Errno.ENODEV)));
             }
         });
 
@@ -57,7 +51,14 @@ internal sealed partial class BridgePlugin
             errors.Try(() =>
             {
                 using var fw = AttachmentFirewall.Open();
-                fw.GcMacSpoofCheck(remaining);
+                // The ports are listed after the spoof-check entries are read (see GcMacSpoofCheck).
+                fw.GcMacSpoofCheck(() =>
+                {
+                    using RouteClient host = RouteClient.Open();
+                    var ports = new HashSet<string>();
+                    foreach (LinkInfo link in host.DumpLinks()) ports.Add(link.Name);
+                    return ports;
+                });
             });
         }
 

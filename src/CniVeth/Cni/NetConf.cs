@@ -21,6 +21,8 @@ internal sealed class NetConf
     [JsonPropertyName("forceAddress")] public bool ForceAddress { get; set; }
     [JsonPropertyName("ipMasq")] public bool IpMasq { get; set; }
     [JsonPropertyName("ipMasqBackend")] public string? IpMasqBackend { get; set; }
+    /// <summary>Destinations never masqueraded (ip-masq-agent's setting of that name), CIDR strings.</summary>
+    [JsonPropertyName("nonMasqueradeCIDRs")] public RawJson? NonMasqueradeCidrsSection { get; set; }
     [JsonPropertyName("mtu")] public int Mtu { get; set; }
     [JsonPropertyName("hairpinMode")] public bool HairpinMode { get; set; }
     [JsonPropertyName("promiscMode")] public bool PromiscMode { get; set; }
@@ -49,6 +51,7 @@ internal sealed class NetConf
     // process (attribute lookups through reflection), and most calls carry none of these keys.
     // Internal, so the source generator leaves them out.
     internal List<string>? CniVersions { get; set; }
+    internal List<string>? NonMasqueradeCidrs { get; set; }
     internal List<VlanTrunk>? VlanTrunk { get; set; }
     internal Dns? Dns { get; set; }
     internal RuntimeConfig? RuntimeConfig { get; set; }

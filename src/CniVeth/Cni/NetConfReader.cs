@@ -51,6 +51,7 @@ internal static partial class NetConfReader
         conf.ValidAttachmentsSection?.Within(json);
         conf.LegacyAttachmentsSection?.Within(json);
         conf.CniVersions = Section(json, conf.CniVersionsSection, static () => Context.ListString, "cniVersions");
+        conf.NonMasqueradeCidrs = Section(json, conf.NonMasqueradeCidrsSection, static () => Context.ListString, "nonMasqueradeCIDRs");
         conf.VlanTrunk = Section(json, conf.VlanTrunkSection, static () => Context.ListVlanTrunk, "vlanTrunk");
         conf.Dns = Section(json, conf.DnsSection, static () => Context.Dns, "dns");
         conf.RuntimeConfig = Section(json, conf.RuntimeConfigSection, static () => Context.RuntimeConfig, "runtimeConfig");

@@ -3,66 +3,66 @@ using CniVeth.Netlink.NfTables;
 
 namespace CniVeth.Firewall;
 
-/// <summary>What to do when adding an element fails with EEXIST (a different element already holds its key).</summary>
-internal enum OnConflict
-{
-    /// <summary>Fail the whole operation.</summary>
-    Fail,
-    /// <summary>Leave the existing element and drop ours (a subnet interval overlapping one already there).</summary>
-    KeepExisting,
-    /// <summary>Run <see cref="ElementGroup.Replace"/> once to clear the way, then add ours (a reused port name).</summary>
-    Replace,
-}
-
-/// <summary>Elements to add to one set or map, and how an EEXIST conflict is resolved.</summary>
-internal sealed class ElementGroup(byte family, string set, NftElement[] elements, OnConflict onConflict = OnConflict.Fail)
+/// <summary>
+/// Elements to add to one set or map. When the kernel refuses them with EEXIST (a different element holds
+/// the key: an overlapping interval, a port name mapped to another MAC), <see cref="Resolve"/> reads the
+/// set and says what to delete first and what to add instead; both then go into the same atomic batch.
+/// Without a resolver EEXIST is an error.
+/// </summary>
+internal sealed class ElementGroup(byte family, string set, NftElement[] elements)
 {
     public byte Family { get; } = family;
     public string Set { get; } = set;
-    public NftElement[] Elements { get; } = elements;
-    public OnConflict OnConflict { get; } = onConflict;
-    /// <summary>For OnConflict.Replace: removes whatever holds the key.</summary>
-    public Action? Replace { get; init; }
-    internal NetlinkOp? Op { get; set; }
-    internal bool Replaced { get; set; }
+    /// <summary>What is added (a resolution may change it; empty: nothing to add).</summary>
+    public NftElement[] Elements { get; internal set; } = elements;
+    /// <summary>Deleted in the same batch, before the elements are added (set by a resolution).</summary>
+    internal List<SetElement> DeleteFirst { get; set; } = [];
+    /// <summary>Reads the kernel and returns (delete first, add instead).</summary>
+    public Func<(List<SetElement> Delete, NftElement[] Add)>? Resolve { get; init; }
+    internal NetlinkOp? AddOp { get; set; }
+    internal List<NetlinkOp> DeleteOps { get; } = [];
 }
 
 /// <summary>
 /// One piece of our ruleset that containers are added to as elements: a table's base chain, the piece's
-/// sets and its one rule, declared here and created the first time an element finds them missing.
+/// sets and its one rule, declared here and (re-)created whenever the rule is missing from the chain.
 /// RulesetWriter turns a list of pieces into the fewest atomic batches.
 /// </summary>
 internal sealed class RulesetPiece
 {
     /// <summary>Table family, to declare each table's base chain once per batch.</summary>
     public required byte Family { get; init; }
+    /// <summary>The base chain the piece's rule is in (its rules are read with one dump per chain).</summary>
+    public required string Chain { get; init; }
     /// <summary>Adds the table and base chain (idempotent).</summary>
     public required Action<NftBatch> DeclareChain { get; init; }
-    /// <summary>Adds the piece's sets; the returned op is the set created exclusively when asked.</summary>
-    public required Func<NftBatch, bool, NetlinkOp> DeclareSets { get; init; }
-    /// <summary>Adds the piece's rule (only by the process whose exclusive set creation won).</summary>
+    /// <summary>Adds the piece's sets (idempotent).</summary>
+    public required Action<NftBatch> DeclareSets { get; init; }
+    /// <summary>Adds the piece's rule.</summary>
     public required Action<NftBatch> DeclareRule { get; init; }
+    /// <summary>Recognises the piece's rule among the table's rules.</summary>
+    public required Func<NftRule, bool> IsRule { get; init; }
+    /// <summary>Recognises a rule of an older layout that the piece's rule replaces.</summary>
+    public Func<NftRule, bool>? IsLegacyRule { get; init; }
+    /// <summary>Carries the state of the legacy layout over into the batch that replaces the legacy rule.</summary>
+    public Action<NftBatch>? MigrateLegacy { get; init; }
     public required List<ElementGroup> Groups { get; init; }
 
-    internal PieceState State { get; set; } = PieceState.ElementsOnly;
-}
-
-internal enum PieceState
-{
-    /// <summary>Steady state: the objects exist, add elements only.</summary>
-    ElementsOnly,
-    /// <summary>Objects missing: create sets (the first exclusively) and the rule.</summary>
-    Create,
-    /// <summary>Another process created them first: re-declare sets (idempotent), no rule.</summary>
-    EnsureSets,
+    /// <summary>This ADD added the rule (then duplicates from concurrent ADDs are removed afterwards).</summary>
+    internal bool AddedRule { get; set; }
+    /// <summary>A set was missing although the rule was there (a set the rule does not reference).</summary>
+    internal bool EnsureSets { get; set; }
 }
 
 /// <summary>
-/// The one retry path for adding elements to RulesetPieces. First attempt: elements only, every piece in
-/// one atomic batch (the steady state: one nf_tables commit). Each failed request then moves its piece
-/// on: missing objects (ENOENT) are created, a lost creation race (EEXIST on the exclusive set) becomes
-/// "ensure", and element conflicts follow their group's OnConflict. Nothing is applied by a failed batch,
-/// so every retry starts from the same ruleset.
+/// The one path that adds elements to RulesetPieces. It reads the rules of the pieces' chains (one dump
+/// per chain, whatever the number of containers), then sends one atomic batch: in the steady state only the elements. A
+/// piece whose rule is missing (first use, a flushed chain, a deleted chain or table) also gets its table,
+/// chain, sets and rule in that batch; a rule of an older layout is replaced there. Failed requests move
+/// the batch on: ENOENT (the ruleset changed under us) reads the rules again, EEXIST on elements runs
+/// their group's resolver. Nothing of a failed batch is applied, so every retry starts from the same
+/// ruleset. Rules added by ADDs that raced are deduplicated afterwards: every such ADD keeps the oldest
+/// (lowest handle) and deletes the others, so they all converge on one rule.
 /// </summary>
 internal static class RulesetWriter
 {
@@ -70,60 +70,79 @@ internal static class RulesetWriter
 
     public static void Add(NfTablesClient client, IReadOnlyList<RulesetPiece> pieces, string operation)
     {
+        NftRule[] rules = ReadRules(client, pieces, operation);
+        bool addedRules = false;
         for (int attempt = 0; ; attempt++)
         {
             var batch = new NftBatch();
-            var exclusive = new Dictionary<RulesetPiece, NetlinkOp>();
             var declaredChains = new HashSet<byte>();
+            var ruleOps = new List<NetlinkOp>();
             foreach (RulesetPiece piece in pieces)
             {
-                if (piece.State != PieceState.ElementsOnly && declaredChains.Add(piece.Family)) piece.DeclareChain(batch);
-                if (piece.State == PieceState.Create)
+                bool hasRule = false, hasLegacy = false;
+                foreach (NftRule r in rules)
                 {
-                    exclusive[piece] = piece.DeclareSets(batch, true);
-                    piece.DeclareRule(batch);
+                    hasRule |= piece.IsRule(r);
+                    hasLegacy |= piece.IsLegacyRule?.Invoke(r) == true;
                 }
-                else if (piece.State == PieceState.EnsureSets)
+                piece.AddedRule = !hasRule;
+                if (!hasRule || hasLegacy || piece.EnsureSets)
                 {
-                    piece.DeclareSets(batch, false);
+                    if (declaredChains.Add(piece.Family)) piece.DeclareChain(batch);
+                    piece.DeclareSets(batch);
                 }
+                if (hasLegacy)
+                {
+                    piece.MigrateLegacy?.Invoke(batch);
+                    foreach (NftRule r in rules)
+                        if (piece.IsLegacyRule!(r)) ruleOps.Add(batch.DelRule(r.Family, r.Table, r.Chain, r.Handle));
+                }
+                if (!hasRule) piece.DeclareRule(batch);
                 foreach (ElementGroup g in piece.Groups)
-                    g.Op = batch.AddElements(g.Family, FirewallLayout.TableName, g.Set, g.Elements);
+                {
+                    g.DeleteOps.Clear();
+                    foreach (SetElement d in g.DeleteFirst)
+                        g.DeleteOps.Add(batch.DelElements(d.Family, FirewallLayout.TableName, d.Set, [d.Element]));
+                    g.AddOp = g.Elements.Length > 0 ? batch.AddElements(g.Family, FirewallLayout.TableName, g.Set, g.Elements) : null;
+                }
             }
-            if (batch.Count == 0 || client.Send(batch, operation)) return;
+            if (batch.Count == 0 || client.Send(batch, operation))
+            {
+                foreach (RulesetPiece piece in pieces) addedRules |= piece.AddedRule;
+                break;
+            }
 
-            bool progress = false;
+            bool progress = false, reread = false;
             var understood = new HashSet<NetlinkOp>();
+            foreach (NetlinkOp op in ruleOps)
+                if (op.Errno == Errno.ENOENT) { understood.Add(op); reread = true; } // another ADD replaced it
             foreach (RulesetPiece piece in pieces)
             {
-                if (exclusive.TryGetValue(piece, out NetlinkOp? set) && set.Errno == Errno.EEXIST)
+                foreach (ElementGroup g in piece.Groups)
                 {
-                    piece.State = PieceState.EnsureSets; // another process created the sets and rule first
-                    understood.Add(set);
-                    progress = true;
-                }
-                foreach (ElementGroup g in piece.Groups.ToList())
-                {
-                    if (g.Op is not { Succeeded: false } op) continue;
-                    if (op.Errno == Errno.ENOENT)
+                    NetlinkOp? failedDelete = g.DeleteOps.Find(o => !o.Succeeded && o.Errno == Errno.ENOENT);
+                    bool addMissing = g.AddOp is { Succeeded: false } add && add.Errno == Errno.ENOENT;
+                    if (addMissing || failedDelete is not null)
                     {
-                        understood.Add(op);
-                        if (piece.State == PieceState.ElementsOnly) { piece.State = PieceState.Create; progress = true; }
+                        // A set or element changed under us: read again, and resolve again if we had.
+                        if (addMissing) understood.Add(g.AddOp!);
+                        if (failedDelete is not null) understood.Add(failedDelete);
+                        piece.EnsureSets = true;
+                        reread = true;
+                        if (g.DeleteFirst.Count > 0 && g.Resolve is { } again) (g.DeleteFirst, g.Elements) = again();
                     }
-                    else if (op.Errno == Errno.EEXIST && g.OnConflict == OnConflict.KeepExisting)
+                    else if (g.AddOp is { Succeeded: false } conflict && conflict.Errno == Errno.EEXIST && g.Resolve is { } resolve)
                     {
-                        understood.Add(op);
-                        piece.Groups.Remove(g);
-                        progress = true;
-                    }
-                    else if (op.Errno == Errno.EEXIST && g.OnConflict == OnConflict.Replace && !g.Replaced)
-                    {
-                        understood.Add(op);
-                        g.Replace?.Invoke();
-                        g.Replaced = true;
+                        understood.Add(conflict);
+                        (g.DeleteFirst, g.Elements) = resolve();
                         progress = true;
                     }
                 }
+            }
+            if (reread)
+            {
+                rules = ReadRules(client, pieces, operation);
+                progress = true;
             }
             // Any other failure (of a declaration, or an element) is the kernel's final word.
             NetlinkOp? fatal = batch.Ops.FirstOrDefault(o => !o.Succeeded && !understood.Contains(o));
@@ -134,6 +153,54 @@ internal static class RulesetWriter
                 NetlinkOp first = batch.Ops.First(o => !o.Succeeded);
                 throw new NetlinkException($"{operation} (the ruleset kept changing; last: {first.Description})", first.Errno, first.KernelMessage);
             }
+        }
+        if (addedRules) RemoveDuplicateRules(client, pieces, operation);
+    }
+
+    /// <summary>The rules of the chains the pieces use: one dump per chain (the kernel filters a rule dump
+    /// by family, table and chain; asked for a table name in every family it stops after the first table).</summary>
+    private static NftRule[] ReadRules(NfTablesClient client, IReadOnlyList<RulesetPiece> pieces, string operation)
+    {
+        NftRule[] rules = [];
+        var read = new HashSet<byte>();
+        foreach (RulesetPiece piece in pieces)
+        {
+            if (!read.Add(piece.Family)) continue;
+            NftRule[] more = client.DumpRules(piece.Family, FirewallLayout.TableName, piece.Chain, operation);
+            if (rules.Length == 0) { rules = more; continue; }
+            var both = new NftRule[rules.Length + more.Length];
+            rules.CopyTo(both, 0);
+            more.CopyTo(both, rules.Length);
+            rules = both;
+        }
+        return rules;
+    }
+
+    /// <summary>After adding rules: of each piece's rule keep the oldest copy (lowest handle) and delete
+    /// the rest, which ADDs racing with this one may have added. Every racer does the same, so they agree.</summary>
+    private static void RemoveDuplicateRules(NfTablesClient client, IReadOnlyList<RulesetPiece> pieces, string operation)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            NftRule[] rules = ReadRules(client, pieces, operation);
+            var batch = new NftBatch();
+            foreach (RulesetPiece piece in pieces)
+            {
+                if (!piece.AddedRule) continue;
+                NftRule? oldest = null;
+                foreach (NftRule r in rules)
+                    if (piece.IsRule(r) && (oldest is null || r.Handle < oldest.Handle)) oldest = r;
+                foreach (NftRule r in rules)
+                    if (r != oldest && piece.IsRule(r)) batch.DelRule(r.Family, r.Table, r.Chain, r.Handle);
+            }
+            if (batch.Count == 0 || client.Send(batch, operation)) return;
+            NetlinkOp? bad = batch.Ops.FirstOrDefault(o => !o.Succeeded && o.Errno != Errno.ENOENT);
+            if (bad is not null || attempt >= MaxAttempts)
+            {
+                NetlinkOp failed = bad ?? batch.Ops.First(o => !o.Succeeded);
+                throw new NetlinkException($"{operation} ({failed.Description})", failed.Errno, failed.KernelMessage);
+            }
+            // Another ADD deleted one of them first: look again.
         }
     }
 }

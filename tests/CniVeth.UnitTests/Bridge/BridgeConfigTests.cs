@@ -68,6 +68,35 @@ public class BridgeConfigTests
     [Fact]
     public void NoTrunkIsEmpty() => Assert.Empty(BridgeConfig.ValidatedTrunkVids(Conf("")));
 
+    [Theory]
+    [InlineData("\"nonMasqueradeCIDRs\":[\"10.1\"]", "invalid nonMasqueradeCIDRs[0] \"10.1\"")]
+    [InlineData("\"nonMasqueradeCIDRs\":[\"10.244.0.0/16\",\"10.0.0.0\"]", "invalid nonMasqueradeCIDRs[1] \"10.0.0.0\"")]
+    [InlineData("\"nonMasqueradeCIDRs\":[\"10.244.0.0/33\"]", "invalid nonMasqueradeCIDRs[0] \"10.244.0.0/33\"")]
+    [InlineData("\"nonMasqueradeCIDRs\":[\"010.244.0.0/16\"]", "invalid nonMasqueradeCIDRs[0] \"010.244.0.0/16\"")]
+    [InlineData("\"nonMasqueradeCIDRs\":[\"10.244.0.0/+16\"]", "invalid nonMasqueradeCIDRs[0] \"10.244.0.0/+16\"")]
+    [InlineData("\"nonMasqueradeCIDRs\":[\"fd00::/129\"]", "invalid nonMasqueradeCIDRs[0] \"fd00::/129\"")]
+    [InlineData("\"nonMasqueradeCIDRs\":[\"\"]", "invalid nonMasqueradeCIDRs[0] \"\"")]
+    [InlineData("\"nonMasqueradeCIDRs\":[null]", "invalid nonMasqueradeCIDRs[0] null")]
+    public void NonMasqueradeCidrsAreStrictCidrs(string fields, string message) =>
+        Assert.StartsWith(message + ": expected a CIDR such as", Fails(fields));
+
+    [Fact]
+    public void NonMasqueradeCidrsOfTheWrongTypeAreDecodeErrors()
+    {
+        var e = Assert.Throws<CniException>(() => Conf("\"nonMasqueradeCIDRs\":\"10.244.0.0/16\""));
+        Assert.Equal(6, e.Code);
+        Assert.Contains("\"nonMasqueradeCIDRs\": expected an array", e.Message);
+    }
+
+    [Fact]
+    public void NonMasqueradeCidrsAreMaskedToTheirPrefix()
+    {
+        var conf = Conf("\"nonMasqueradeCIDRs\":[\"10.244.1.5/16\",\"fd00:244::1/56\"]");
+        BridgeConfig.Validate(conf, "1.1.0");
+        Assert.Equal(["10.244.0.0/16", "fd00:244::/56"], BridgeConfig.NonMasqueradeCidrs(conf).Select(c => c.ToString()).ToArray());
+        Assert.Empty(BridgeConfig.NonMasqueradeCidrs(Conf("")));
+    }
+
     [Fact]
     public void DefaultBridgeNameIsCni0() => Assert.Equal("cni0", Conf("").BridgeName);
 }

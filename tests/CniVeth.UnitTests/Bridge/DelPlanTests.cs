@@ -40,10 +40,15 @@ public class DelPlanTests
     }
 
     [Fact]
-    public void WhenIpamCannotTellTheCachedResultIsTrustedOnlyWhileTheAttachmentExisted()
+    public void WhenIpamCannotTellTheCachedResultIsTrustedOnlyWhileTheAttachmentIsUntouched()
     {
-        Assert.Equal([A], new DelPlan(true) { VethFound = true }.MasqueradeToRemove(new ReleaseScope([], null), [A]));
+        Assert.Equal([A], new DelPlan(true) { VethFound = true, VethUp = true }.MasqueradeToRemove(new ReleaseScope([], null), [A]));
         Assert.Empty(new DelPlan(true) { VethFound = false }.MasqueradeToRemove(new ReleaseScope([], null), [A]));
+        // an earlier DEL set the port down and got past the firewall (and the delegate's release): the
+        // address may be another container's now
+        Assert.Empty(new DelPlan(true) { VethFound = true, VethUp = false }.MasqueradeToRemove(new ReleaseScope([], null), [A]));
+        // the built-in store can tell: a veth that is down changes nothing there
+        Assert.Equal([A], new DelPlan(true) { VethFound = true, VethUp = false }.MasqueradeToRemove(new ReleaseScope([], _ => true), [A]));
     }
 
     [Fact]

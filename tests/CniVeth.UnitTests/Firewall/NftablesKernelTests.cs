@@ -2,6 +2,7 @@ using System.Net;
 using CniVeth.Cni;
 using CniVeth.Firewall;
 using CniVeth.Netlink;
+using CniVeth.Netlink.NfTables;
 using CniVeth.Values;
 using CniVeth.UnitTests.Support;
 
@@ -180,7 +181,8 @@ public class NftablesKernelTests(Xunit.Abstractions.ITestOutputHelper output)
                 rs.Elements("bridge", "cniveth", FirewallLayout.PortsMap));
             Assert.Equal(["othernic . 02:00:00:00:00:03", "veth0123abcd . 02:00:00:00:00:01", "veth89abcdef . 02:00:00:00:00:02"],
                 rs.Elements("bridge", "cniveth", FirewallLayout.AllowedSet));
-            Assert.Contains("iifname @spoofchk-ports iifname . ether saddr != @spoofchk-allowed drop",
+            Assert.Equal(["othernic", "veth0123abcd", "veth89abcdef"], rs.Elements("bridge", "cniveth", FirewallLayout.CheckedSet));
+            Assert.Contains("iifname @spoofchk-checked iifname . ether saddr != @spoofchk-allowed drop",
                 ns.Sh("nft list chain bridge cniveth prerouting"));
 
             // same port, new MAC: replaced
@@ -195,12 +197,254 @@ public class NftablesKernelTests(Xunit.Abstractions.ITestOutputHelper output)
             rs = ns.Ruleset();
             Assert.Equal(["othernic : 02:00:00:00:00:03", "veth89abcdef : 02:00:00:00:00:02"], rs.Elements("bridge", "cniveth", FirewallLayout.PortsMap));
             Assert.Equal(["othernic . 02:00:00:00:00:03", "veth89abcdef . 02:00:00:00:00:02"], rs.Elements("bridge", "cniveth", FirewallLayout.AllowedSet));
+            Assert.Equal(["othernic", "veth89abcdef"], rs.Elements("bridge", "cniveth", FirewallLayout.CheckedSet));
 
             fw.AddMacSpoofCheck("veth00000001", "02:00:00:00:00:04");
             fw.GcMacSpoofCheck(new HashSet<string> { "veth00000001" });
             rs = ns.Ruleset();
             Assert.Equal(["othernic : 02:00:00:00:00:03", "veth00000001 : 02:00:00:00:00:04"], rs.Elements("bridge", "cniveth", FirewallLayout.PortsMap));
             Assert.Equal(["othernic . 02:00:00:00:00:03", "veth00000001 . 02:00:00:00:00:04"], rs.Elements("bridge", "cniveth", FirewallLayout.AllowedSet));
+            Assert.Equal(["othernic", "veth00000001"], rs.Elements("bridge", "cniveth", FirewallLayout.CheckedSet));
+        });
+    }
+
+    /// <summary>An ADD after the masquerade rules were flushed from their chain, after the chain itself was
+    /// deleted, and after the spoof-check rule was flushed, puts each back (once).</summary>
+    [RootFact]
+    public void AddRecreatesFlushedRulesAndDeletedChains()
+    {
+        Netns.Run(ns =>
+        {
+            using var fw = AttachmentFirewall.Open();
+            fw.Add("demonet", Subnets, [Ip("10.88.0.5"), Ip("fd00:88::5")], "veth0123abcd", "02:00:00:00:00:01");
+            ns.Sh("nft flush chain inet cniveth postrouting && nft flush chain bridge cniveth prerouting");
+            Assert.Empty(ns.Ruleset().Rules("inet", "cniveth", "postrouting"));
+
+            fw.Add("demonet", Subnets, [Ip("10.88.0.6"), Ip("fd00:88::6")], "veth0123abce", "02:00:00:00:00:02");
+            var rs = ns.Ruleset();
+            Assert.Equal(2, rs.Rules("inet", "cniveth", "postrouting").Count);
+            Assert.Single(rs.Rules("bridge", "cniveth", "prerouting"));
+            Assert.Equal(["10.88.0.5", "10.88.0.6"], rs.Elements("inet", "cniveth", FirewallLayout.AddrSetName("demonet", false)));
+
+            ns.Sh("nft flush chain inet cniveth postrouting && nft delete chain inet cniveth postrouting");
+            fw.AddMasquerade("demonet", [new(Ip("10.88.0.0"), 16)], [Ip("10.88.0.7")]);
+            rs = ns.Ruleset();
+            Assert.Equal("nat", rs.Chain("inet", "cniveth", "postrouting")!.Value.GetProperty("type").GetString());
+            // the IPv4 rule is back; the IPv6 one comes back with the next IPv6 address
+            Assert.Contains($"ip saddr @{FirewallLayout.AddrSetName("demonet", false)}", ns.Sh("nft list chain inet cniveth postrouting"));
+            Assert.Single(rs.Rules("inet", "cniveth", "postrouting"));
+            fw.AddMasquerade("demonet", Subnets, [Ip("fd00:88::7")]);
+            Assert.Equal(2, ns.Ruleset().Rules("inet", "cniveth", "postrouting").Count);
+
+            // another rule in our chain that reads our sets but does something else is not ours
+            ns.Sh($"nft flush chain inet cniveth postrouting && nft add rule inet cniveth postrouting 'ip saddr @{FirewallLayout.AddrSetName("demonet", false)} ip daddr != @{FirewallLayout.SubnetSetName("demonet", false)} accept comment \"ipMasq network demonet\"'");
+            fw.AddMasquerade("demonet", Subnets, [Ip("10.88.0.8")]);
+            Assert.Contains("masquerade", ns.Sh("nft list chain inet cniveth postrouting"));
+        });
+    }
+
+    /// <summary>Eight ADDs repairing a flushed chain at once: each adds the rule, then keeps the oldest copy
+    /// and deletes the others, so exactly one per family remains.</summary>
+    [RootFact]
+    public void ConcurrentRepairsLeaveOneRule()
+    {
+        Netns.Run(ns =>
+        {
+            using (var fw = AttachmentFirewall.Open()) fw.AddMasquerade("racenet", Subnets, [Ip("10.88.1.1"), Ip("fd00:88::1")]);
+            ns.Sh("nft flush chain inet cniveth postrouting");
+            const int N = 8;
+            var errors = new List<Exception>();
+            using var go = new ManualResetEventSlim();
+            var threads = Enumerable.Range(0, N).Select(i => new Thread(() =>
+            {
+                try
+                {
+                    using var fw = AttachmentFirewall.Open();
+                    go.Wait();
+                    fw.AddMasquerade("racenet", Subnets, [Ip($"10.88.2.{i + 1}"), Ip($"fd00:88::2:{i + 1:x}")]);
+                }
+                catch (Exception e) { lock (errors) errors.Add(e); }
+            })).ToList();
+            threads.ForEach(t => t.Start());
+            go.Set();
+            threads.ForEach(t => t.Join());
+            Assert.Empty(errors);
+            var rs = ns.Ruleset();
+            Assert.Equal(2, rs.Rules("inet", "cniveth", "postrouting").Count);
+            Assert.Equal(N + 1, rs.Elements("inet", "cniveth", FirewallLayout.AddrSetName("racenet", false))!.Count);
+        });
+    }
+
+    /// <summary>nonMasqueradeCIDRs added while containers exist: the set holds the /24 of earlier ADDs, the
+    /// new config adds a /16 that contains it. The kernel refuses the overlapping interval (EEXIST); ADD
+    /// then deletes the /24 and adds the /16 in one batch. A narrower or equal prefix later changes nothing.</summary>
+    [RootFact]
+    public void WiderNotMasqueradedPrefixReplacesTheOnesItContains()
+    {
+        Netns.Run(ns =>
+        {
+            using var fw = AttachmentFirewall.Open();
+            string set4 = FirewallLayout.SubnetSetName("k8s", false);
+            fw.AddMasquerade("k8s", [new(Ip("10.244.1.0"), 24)], [Ip("10.244.1.2")]);
+            fw.AddMasquerade("k8s", [new(Ip("10.244.1.0"), 24), new(Ip("192.168.9.0"), 24)], [Ip("10.244.1.3")]);
+            Assert.Equal(["10.244.1.0/24", "192.168.9.0/24"], ns.Ruleset().Elements("inet", "cniveth", set4));
+
+            fw.AddMasquerade("k8s", [new(Ip("10.244.1.0"), 24), new(Ip("10.244.0.0"), 16), new(Ip("192.168.0.0"), 16)], [Ip("10.244.1.4")]);
+            var rs = ns.Ruleset();
+            Assert.Equal(["10.244.0.0/16", "192.168.0.0/16"], rs.Elements("inet", "cniveth", set4));
+            Assert.Equal(["10.244.1.2", "10.244.1.3", "10.244.1.4"], rs.Elements("inet", "cniveth", FirewallLayout.AddrSetName("k8s", false)));
+            Assert.Single(rs.Rules("inet", "cniveth", "postrouting"));
+
+            fw.AddMasquerade("k8s", [new(Ip("10.244.1.0"), 24)], [Ip("10.244.1.5")]);
+            Assert.Equal(["10.244.0.0/16", "192.168.0.0/16"], ns.Ruleset().Elements("inet", "cniveth", set4));
+            Assert.Empty(fw.MissingNotMasqueraded("k8s", [new(Ip("10.244.0.0"), 16), new(Ip("10.244.1.0"), 24)]));
+            Assert.Equal([new CidrAddress(Ip("10.245.0.0"), 16)], fw.MissingNotMasqueraded("k8s", [new(Ip("10.244.0.0"), 16), new(Ip("10.245.0.0"), 16)]));
+        });
+    }
+
+    /// <summary>The kernel accepts 192.168.88.0/24 beside 192.168.88.128/25 without EEXIST (their ends are
+    /// equal, so it takes the new end for a duplicate and inserts the start alone). The set then covers the
+    /// /24, CHECK agrees, and a later /16 still replaces everything in one batch.</summary>
+    [RootFact]
+    public void SharedEndPrefixIsCoveredAndStillWidens()
+    {
+        Netns.Run(ns =>
+        {
+            using var fw = AttachmentFirewall.Open();
+            string set4 = FirewallLayout.SubnetSetName("k8s", false);
+            fw.AddMasquerade("k8s", [new(Ip("192.168.88.128"), 25)], [Ip("192.168.88.130")]);
+            fw.AddMasquerade("k8s", [new(Ip("192.168.88.128"), 25), new(Ip("192.168.88.0"), 24)], [Ip("192.168.88.131")]);
+            Assert.Empty(fw.MissingNotMasqueraded("k8s", [new(Ip("192.168.88.0"), 24)]));
+            fw.AddMasquerade("k8s", [new(Ip("192.168.0.0"), 16)], [Ip("192.168.88.132")]);
+            Assert.Equal(["192.168.0.0/16"], ns.Ruleset().Elements("inet", "cniveth", set4));
+        });
+    }
+
+    /// <summary>Concurrent ADDs each widening the set differently: the union of all ends up in it.</summary>
+    [RootFact]
+    public void ConcurrentMergesEndInTheUnion()
+    {
+        Netns.Run(ns =>
+        {
+            using (var fw0 = AttachmentFirewall.Open())
+                fw0.AddMasquerade("k8s", [new(Ip("10.244.1.0"), 24), new(Ip("10.50.1.0"), 24), new(Ip("10.60.1.0"), 24)], [Ip("10.244.1.2")]);
+            var wanted = new[] { "10.244.0.0/16", "10.50.0.0/16", "10.60.0.0/16", "10.244.0.0/12", "10.70.0.0/16", "10.50.0.0/20" };
+            var errors = new List<Exception>();
+            using var go = new ManualResetEventSlim();
+            var threads = wanted.Select((w, i) => new Thread(() =>
+            {
+                try
+                {
+                    using var fw = AttachmentFirewall.Open();
+                    go.Wait();
+                    fw.AddMasquerade("k8s", [new(Ip("10.244.1.0"), 24), new(Ip(w.Split('/')[0]), int.Parse(w.Split('/')[1]))], [Ip($"10.244.1.{i + 10}")]);
+                }
+                catch (Exception e) { lock (errors) errors.Add(e); }
+            })).ToList();
+            threads.ForEach(t => t.Start());
+            go.Set();
+            threads.ForEach(t => t.Join());
+            Assert.Empty(errors);
+            Assert.Equal(["10.240.0.0/12", "10.50.0.0/16", "10.60.0.0/16", "10.70.0.0/16"],
+                ns.Ruleset().Elements("inet", "cniveth", FirewallLayout.SubnetSetName("k8s", false))!.Order(StringComparer.Ordinal));
+        });
+    }
+
+    /// <summary>CHECK's view of the rules: fine after ADD; then a dormant table, a flushed chain, a deleted
+    /// base chain, a chain of the wrong kind and a missing spoof-check rule are each reported.</summary>
+    [RootFact]
+    public void CheckRulesetReportsDamage()
+    {
+        Netns.Run(ns =>
+        {
+            using var fw = AttachmentFirewall.Open();
+            fw.Add("demonet", Subnets, [Ip("10.88.0.5"), Ip("fd00:88::5")], "veth0123abcd", "02:00:00:00:00:01");
+            Assert.Equal(new RulesetCheck(null, false), fw.CheckRuleset("demonet", true, true, spoof: true));
+            Assert.Equal("the IPv4 masquerade rule of network \"othernet\" is missing from chain inet cniveth postrouting",
+                fw.CheckRuleset("othernet", true, false, spoof: false).Problem);
+
+            ns.Sh("nft add table inet cniveth '{ flags dormant; }'");
+            Assert.Equal("table inet cniveth is dormant (flags dormant): none of its rules run", fw.CheckRuleset("demonet", true, false, false).Problem);
+            Assert.Null(fw.CheckRuleset("demonet", false, false, spoof: true).Problem); // the bridge table is fine
+            ns.Sh("nft add table inet cniveth");                                // nft sends flags 0: active again
+            Assert.Null(fw.CheckRuleset("demonet", true, false, false).Problem);
+
+            ns.Sh("nft flush chain inet cniveth postrouting");
+            Assert.Equal("the IPv4 masquerade rule of network \"demonet\" is missing from chain inet cniveth postrouting",
+                fw.CheckRuleset("demonet", true, true, false).Problem);
+            ns.Sh("nft delete chain inet cniveth postrouting");
+            Assert.Equal("chain inet cniveth postrouting is missing", fw.CheckRuleset("demonet", true, false, false).Problem);
+            ns.Sh("nft add chain inet cniveth postrouting");                    // a regular chain of that name
+            Assert.Equal("chain inet cniveth postrouting is not the nat base chain of hook postrouting", fw.CheckRuleset("demonet", true, false, false).Problem);
+            ns.Sh("nft delete table inet cniveth");
+            Assert.Equal("table inet cniveth is missing", fw.CheckRuleset("demonet", false, true, false).Problem);
+
+            Assert.Equal("02:00:00:00:00:01", fw.SpoofCheckMac("veth0123abcd"));
+            ns.Sh("nft flush chain bridge cniveth prerouting");
+            Assert.Equal("the MAC spoof check rule is missing from chain bridge cniveth prerouting", fw.CheckRuleset("demonet", false, false, true).Problem);
+            ns.Sh("nft delete element bridge cniveth spoofchk-checked '{ \"veth0123abcd\" }'");
+            Assert.Null(fw.SpoofCheckMac("veth0123abcd"));                      // not in the set the rule reads
+        });
+    }
+
+    /// <summary>A ruleset of the previous release (its spoof-check rule looks the port up in the map) keeps
+    /// working and CHECK accepts it; the next ADD replaces the rule in one batch, and every port the old
+    /// rule guarded is in the checked set from that commit on.</summary>
+    [RootFact]
+    public void LegacySpoofRuleIsReplacedByTheNextAdd()
+    {
+        Netns.Run(ns =>
+        {
+            using var client = CniVeth.Netlink.NfTables.NfTablesClient.Open();
+            var old = new CniVeth.Netlink.NfTables.NftBatch();
+            FirewallLayout.DeclareSpoofChain(old);
+            old.AddSet(Nft.NFPROTO_BRIDGE, "cniveth", FirewallLayout.PortsMap, Nft.SET_F_MAP, Nft.TYPE_IFNAME, Nft.IFNAMSIZ,
+                Nft.TYPE_ETHERADDR, 6, "macspoofchk: host port -> container MAC", keyByteOrder: Nft.BYTEORDER_HOST, dataByteOrder: Nft.BYTEORDER_BIG);
+            old.AddSet(Nft.NFPROTO_BRIDGE, "cniveth", FirewallLayout.AllowedSet, 0, (Nft.TYPE_IFNAME << 6) | Nft.TYPE_ETHERADDR, Nft.IFNAMSIZ + 8);
+            old.AddRule(Nft.NFPROTO_BRIDGE, "cniveth", "prerouting", FirewallLayout.LegacySpoofRule, "macspoofchk");
+            byte[] a = FirewallLayout.IfName("veth0000000a"), mac = FirewallLayout.ParseMac("02:00:00:00:00:0a");
+            old.AddElements(Nft.NFPROTO_BRIDGE, "cniveth", FirewallLayout.PortsMap, [new(a, mac)]);
+            old.AddElements(Nft.NFPROTO_BRIDGE, "cniveth", FirewallLayout.AllowedSet, [new(FirewallLayout.PortMacKey(a, mac))]);
+            Assert.True(client.Send(old, "building the old ruleset"));
+            Assert.Contains("iifname @spoofchk-ports", ns.Sh("nft list chain bridge cniveth prerouting"));
+
+            using var fw = AttachmentFirewall.Open();
+            Assert.Equal(new RulesetCheck(null, true), fw.CheckRuleset("n", false, false, spoof: true));
+            Assert.Equal("02:00:00:00:00:0a", fw.SpoofCheckMac("veth0000000a", legacyRule: true));
+
+            fw.AddMacSpoofCheck("veth0000000b", "02:00:00:00:00:0b");
+            var rs = ns.Ruleset();
+            var rule = Assert.Single(rs.Rules("bridge", "cniveth", "prerouting"));
+            Assert.Contains("iifname @spoofchk-checked iifname . ether saddr != @spoofchk-allowed drop", ns.Sh("nft list chain bridge cniveth prerouting"));
+            Assert.Equal(["veth0000000a", "veth0000000b"], rs.Elements("bridge", "cniveth", FirewallLayout.CheckedSet));
+            Assert.Equal(new RulesetCheck(null, false), fw.CheckRuleset("n", false, false, spoof: true));
+            Assert.Equal("02:00:00:00:00:0a", fw.SpoofCheckMac("veth0000000a"));
+            fw.RemoveMacSpoofCheck("veth0000000a");
+            Assert.Equal(["veth0000000b"], ns.Ruleset().Elements("bridge", "cniveth", FirewallLayout.CheckedSet));
+        });
+    }
+
+    /// <summary>GC reads the spoof-check entries before it lists the ports. An ADD that runs while GC lists
+    /// the ports (its veth created just after the listing, its entries added right after that) keeps its
+    /// entries; listing first and reading after would have deleted them. A port that is gone loses its.</summary>
+    [RootFact]
+    public void GcReadsEntriesBeforeListingPorts()
+    {
+        Netns.Run(ns =>
+        {
+            using var fw = AttachmentFirewall.Open();
+            fw.AddMacSpoofCheck("veth0000000a", "02:00:00:00:00:0a");   // its port is gone
+            fw.GcMacSpoofCheck(() =>
+            {
+                var ports = new HashSet<string> { "eth0" };             // listed before the ADD's veth exists
+                using var other = AttachmentFirewall.Open();
+                other.AddMacSpoofCheck("veth0000000b", "02:00:00:00:00:0b");
+                return ports;
+            });
+            var rs = ns.Ruleset();
+            Assert.Equal(["veth0000000b : 02:00:00:00:00:0b"], rs.Elements("bridge", "cniveth", FirewallLayout.PortsMap));
+            Assert.Equal(["veth0000000b"], rs.Elements("bridge", "cniveth", FirewallLayout.CheckedSet));
+            Assert.Equal(["veth0000000b . 02:00:00:00:00:0b"], rs.Elements("bridge", "cniveth", FirewallLayout.AllowedSet));
         });
     }
 
@@ -299,9 +543,9 @@ public class NftablesKernelTests(Xunit.Abstractions.ITestOutputHelper output)
             Netns.DropEffectiveCapability(12); // CAP_NET_ADMIN, this thread only
             using var fw = AttachmentFirewall.Open();
             var e = Assert.Throws<NetlinkException>(() => fw.AddMasquerade("demonet", Subnets, [Ip("10.88.0.5")]));
-            Assert.Equal("adding masquerade for 10.88.0.5 on network \"demonet\": EPERM (operation not permitted)", e.Message);
+            Assert.Equal("adding masquerade for 10.88.0.5 on network \"demonet\" (listing the rules of table inet cniveth): EPERM (operation not permitted)", e.Message);
             e = Assert.Throws<NetlinkException>(() => fw.AddMacSpoofCheck("veth0123abcd", "02:00:00:00:00:01"));
-            Assert.Equal("adding MAC spoof check for 02:00:00:00:00:01 on port \"veth0123abcd\": EPERM (operation not permitted)", e.Message);
+            Assert.Equal("adding MAC spoof check for 02:00:00:00:00:01 on port \"veth0123abcd\" (listing the rules of table bridge cniveth): EPERM (operation not permitted)", e.Message);
             e = Assert.Throws<NetlinkException>(() => fw.RemoveMasquerade("demonet", [Ip("10.88.0.5")]));
             Assert.Equal(Errno.EPERM, e.Errno);
         });

@@ -62,8 +62,73 @@ internal sealed class NfTablesClient(NetlinkSocket socket) : IDisposable
         }
     }
 
-    /// <summary>Keys (and map data) of every element of a set; null when the set or table does not exist.</summary>
-    public List<(byte[] Key, byte[]? Data)>? DumpElements(byte family, string table, string set, string operation)
+    /// <summary>The rules of one table, of one chain when <paramref name="chain"/> is given: one dump,
+    /// filtered by the kernel. Empty when the table or chain does not exist. (With NFPROTO_UNSPEC the kernel
+    /// stops after the first table of that name, whatever its family: name the family.)</summary>
+    public NftRule[] DumpRules(byte family, string table, string? chain, string operation)
+    {
+        var req = new NetlinkMessageBuilder();
+        req.BeginMessage(Nft.Type(Nft.MSG_GETRULE), Nl.F_DUMP).Struct(new NfGenMsg(family)).String(Nft.RULE_TABLE, table);
+        if (chain is not null) req.String(Nft.RULE_CHAIN, chain);
+        req.EndMessage();
+        List<byte[]> msgs;
+        try { msgs = socket.Dump(req, $"{operation} (listing the rules of table {Nft.FamilyName(family)} {table})"); }
+        catch (NetlinkException e) when (e.Errno == Errno.ENOENT) { return []; }
+        var rules = new NftRule[msgs.Count];
+        for (int i = 0; i < msgs.Count; i++) rules[i] = NftRule.Parse(msgs[i]);
+        return rules;
+    }
+
+    /// <summary>A table's flags (NFT_TABLE_F_DORMANT, ...), or null when it does not exist.</summary>
+    public uint? GetTableFlags(byte family, string table, string operation)
+    {
+        var req = new NetlinkMessageBuilder();
+        req.BeginMessage(Nft.Type(Nft.MSG_GETTABLE), 0).Struct(new NfGenMsg(family)).String(Nft.TABLE_NAME, table).EndMessage();
+        byte[]? reply = socket.Get(req, $"{operation} (reading table {Nft.FamilyName(family)} {table})", Errno.ENOENT);
+        if (reply is null) return null;
+        uint flags = 0;
+        var r = new AttributeReader(reply.AsSpan(Nl.HeaderSize + 4));
+        while (r.Next(out ushort t, out ReadOnlySpan<byte> v))
+            if (t == Nft.TABLE_FLAGS) flags = AttributeReader.U32Be(v);
+        return flags;
+    }
+
+    /// <summary>One chain (its hook and type when it is a base chain), or null when it or its table does not exist.</summary>
+    public NftChainInfo? GetChain(byte family, string table, string chain, string operation)
+    {
+        var req = new NetlinkMessageBuilder();
+        req.BeginMessage(Nft.Type(Nft.MSG_GETCHAIN), 0).Struct(new NfGenMsg(family))
+           .String(Nft.CHAIN_TABLE, table).String(Nft.CHAIN_NAME, chain).EndMessage();
+        byte[]? reply = socket.Get(req, $"{operation} (reading chain {Nft.FamilyName(family)} {table} {chain})", Errno.ENOENT);
+        if (reply is null) return null;
+        uint? hook = null;
+        string? type = null;
+        var r = new AttributeReader(reply.AsSpan(Nl.HeaderSize + 4));
+        while (r.Next(out ushort t, out ReadOnlySpan<byte> v))
+        {
+            if (t == Nft.CHAIN_TYPE) type = AttributeReader.String(v);
+            else if (t == Nft.CHAIN_HOOK)
+            {
+                var h = new AttributeReader(v);
+                while (h.Next(out ushort ht, out ReadOnlySpan<byte> hv))
+                    if (ht == Nft.HOOK_HOOKNUM) hook = AttributeReader.U32Be(hv);
+            }
+        }
+        return new NftChainInfo(chain, hook, type);
+    }
+
+    /// <summary>Every element of a set but interval ends (keys, map data); null when the set or table does
+    /// not exist.</summary>
+    public List<(byte[] Key, byte[]? Data, uint Flags)>? DumpElements(byte family, string table, string set, string operation)
+    {
+        var all = DumpElementsWithFlags(family, table, set, operation);
+        all?.RemoveAll(static e => (e.Flags & Nft.SET_ELEM_INTERVAL_END) != 0);
+        return all;
+    }
+
+    /// <summary>Every element of a set with its flags, interval ends included (an interval set's contents);
+    /// null when the set or table does not exist.</summary>
+    public List<(byte[] Key, byte[]? Data, uint Flags)>? DumpElementsWithFlags(byte family, string table, string set, string operation)
     {
         var req = new NetlinkMessageBuilder();
         req.BeginMessage(Nft.Type(Nft.MSG_GETSETELEM), Nl.F_DUMP)
@@ -74,7 +139,7 @@ internal sealed class NfTablesClient(NetlinkSocket socket) : IDisposable
         List<byte[]> msgs;
         try { msgs = socket.Dump(req, $"{operation} (listing set {Nft.FamilyName(family)} {table} {set})"); }
         catch (NetlinkException e) when (e.Errno == Errno.ENOENT) { return null; }
-        var result = new List<(byte[], byte[]?)>();
+        var result = new List<(byte[], byte[]?, uint)>();
         foreach (byte[] m in msgs) ParseElements(m, result);
         return result;
     }
@@ -88,7 +153,7 @@ internal sealed class NfTablesClient(NetlinkSocket socket) : IDisposable
     {
         byte[]? reply = GetElement(family, table, map, key, $"{operation} (reading map {Nft.FamilyName(family)} {table} {map})");
         if (reply == null) return null;
-        var elems = new List<(byte[] Key, byte[]? Data)>();
+        var elems = new List<(byte[] Key, byte[]? Data, uint Flags)>();
         ParseElements(reply, elems);
         return elems.Count > 0 ? elems[0].Data : null;
     }
@@ -108,8 +173,8 @@ internal sealed class NfTablesClient(NetlinkSocket socket) : IDisposable
         return socket.Get(req, operation, Errno.ENOENT);
     }
 
-    /// <summary>Parses a NEWSETELEM message (header included) into (key, data) pairs; interval ends are skipped.</summary>
-    internal static void ParseElements(ReadOnlySpan<byte> msg, List<(byte[] Key, byte[]? Data)> into)
+    /// <summary>Parses a NEWSETELEM message (header included) into (key, data, flags) triples.</summary>
+    internal static void ParseElements(ReadOnlySpan<byte> msg, List<(byte[] Key, byte[]? Data, uint Flags)> into)
     {
         if (msg.Length < Nl.HeaderSize + 4) return;
         var r = new AttributeReader(msg[(Nl.HeaderSize + 4)..]);
@@ -129,7 +194,7 @@ internal sealed class NfTablesClient(NetlinkSocket socket) : IDisposable
                     else if (et == Nft.SET_ELEM_DATA) data = DataValue(ev);
                     else if (et == Nft.SET_ELEM_FLAGS) flags = AttributeReader.U32Be(ev);
                 }
-                if (key != null && (flags & Nft.SET_ELEM_INTERVAL_END) == 0) into.Add((key, data));
+                if (key != null) into.Add((key, data, flags));
             }
         }
     }

@@ -39,6 +39,8 @@ internal static class Nft
 
     // enum nft_table_attributes
     public const ushort TABLE_NAME = 1, TABLE_FLAGS = 2, TABLE_USERDATA = 6;
+    // enum nft_table_flags
+    public const uint TABLE_F_DORMANT = 0x1;
     // enum nft_chain_attributes
     public const ushort CHAIN_TABLE = 1, CHAIN_NAME = 3, CHAIN_HOOK = 4, CHAIN_POLICY = 5, CHAIN_TYPE = 7;
     // enum nft_hook_attributes
@@ -69,7 +71,7 @@ internal static class Nft
     public const ushort CMP_SREG = 1, CMP_OP = 2, CMP_DATA = 3;
     public const uint CMP_EQ = 0, CMP_NEQ = 1;
     public const ushort BITWISE_SREG = 1, BITWISE_DREG = 2, BITWISE_LEN = 3, BITWISE_MASK = 4, BITWISE_XOR = 5;
-    public const ushort LOOKUP_SET = 1, LOOKUP_SREG = 2, LOOKUP_FLAGS = 5;
+    public const ushort LOOKUP_SET = 1, LOOKUP_SREG = 2, LOOKUP_DREG = 3, LOOKUP_FLAGS = 5;
     public const uint LOOKUP_F_INV = 1;
     public const ushort IMMEDIATE_DREG = 1, IMMEDIATE_DATA = 2;
 

@@ -150,6 +150,17 @@ internal sealed class NftBatch
         return End($"adding rule to chain {Nft.FamilyName(family)} {table} {chain}", []);
     }
 
+    /// <summary>NFT_MSG_DELRULE of one rule by its handle: ENOENT when it is gone.</summary>
+    public NetlinkOp DelRule(byte family, string table, string chain, ulong handle)
+    {
+        var b = Begin(Nft.MSG_DELRULE, family, 0);
+        Span<byte> h = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(h, handle);
+        b.String(Nft.RULE_TABLE, table).String(Nft.RULE_CHAIN, chain).Attr(Nft.RULE_HANDLE, h);
+        return End("deleting rule " + handle.ToString(System.Globalization.CultureInfo.InvariantCulture)
+            + " of chain " + Nft.FamilyName(family) + " " + table + " " + chain, []);
+    }
+
     /// <summary>A libnftnl userdata TLV holding a NUL-terminated string (comments); at most 254 bytes of text.</summary>
     internal static byte[] Udata(byte type, string text)
     {

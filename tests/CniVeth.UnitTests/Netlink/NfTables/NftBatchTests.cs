@@ -170,20 +170,24 @@ public class NftBatchTests
     [Fact]
     public void ParsesElementDump()
     {
-        // A NEWSETELEM reply: nlmsghdr, nfgenmsg, LIST_TABLE, LIST_SET, ELEMENTS { {KEY, DATA}, {KEY(end), FLAGS} }
-        string hex = "00000000" + "0c0a" + "0200" + "0000000000000000" + "07000000" +
-            "0c000100636e697665746800" + "0a000200706f727473000000" +
-            "3c000380" +
-            "2c000180" + "18000180" + "14000100" + "76657468313233346162636400000000" +
-            "10000280" + "0a000100" + "020000000001" + "0000" +
-            "10000180" + "0c000180" + "080001000a590000" + "0800030000000001";
-        byte[] msg = Convert.FromHexString(hex);
-        BinaryPrimitives.WriteUInt32LittleEndian(msg, (uint)msg.Length);
-        var r = new List<(byte[] Key, byte[]? Data)>();
+        // A NEWSETELEM reply: nlmsghdr, nfgenmsg, LIST_TABLE, LIST_SET, ELEMENTS { {KEY, DATA}, {KEY, FLAGS = interval end} }
+        var b = new NetlinkMessageBuilder();
+        b.BeginMessage(0x0a0c, 2).Struct(new NfGenMsg(Nft.NFPROTO_BRIDGE))
+         .String(Nft.SET_ELEM_LIST_TABLE, "cniveth").String(Nft.SET_ELEM_LIST_SET, "ports")
+         .BeginNested(Nft.SET_ELEM_LIST_ELEMENTS);
+        NftBatch.WriteElement(b, new NftElement(FirewallLayout.IfName("veth1234abcd"), Convert.FromHexString("020000000001")));
+        NftBatch.WriteElement(b, new NftElement(Convert.FromHexString("0a590000"), null, Nft.SET_ELEM_INTERVAL_END));
+        b.EndNested().EndMessage();
+        byte[] msg = b.Span.ToArray();
+        var r = new List<(byte[] Key, byte[]? Data, uint Flags)>();
         NfTablesClient.ParseElements(msg, r);
-        var only = Assert.Single(r); // interval end elements are skipped
-        Assert.Equal("veth1234abcd", AttributeReader.String(only.Key));
-        Assert.Equal("020000000001", Convert.ToHexStringLower(only.Data!));
+        Assert.Equal(2, r.Count);
+        Assert.Equal("veth1234abcd", AttributeReader.String(r[0].Key));
+        Assert.Equal("020000000001", Convert.ToHexStringLower(r[0].Data!));
+        Assert.Equal(0u, r[0].Flags);
+        Assert.Equal("0a590000", Convert.ToHexStringLower(r[1].Key)); // an interval end, flagged
+        Assert.Null(r[1].Data);
+        Assert.Equal(Nft.SET_ELEM_INTERVAL_END, r[1].Flags);
     }
 
     [Fact]
