@@ -3,143 +3,277 @@ using System.Text.Json;
 namespace CniVeth.Cni;
 
 /// <summary>
-/// Stdin bytes -> NetConf with the source-generated context (no reflection), turning System.Text.Json's
-/// exceptions into CNI errors that name the offending field in config terms.
+/// Stdin bytes -> NetConf: the one place that knows the config's JSON keys, every level of them. Read with
+/// <see cref="JsonFieldReader"/> (System.Text.Json's Utf8JsonReader, no reflection or metadata); errors are
+/// code 6 and name the field in config terms: `field "ipam.ranges[0][0].subnet": expected a string`.
 /// </summary>
-internal static partial class NetConfReader
+/// <remarks>
+/// The rare sections (cniVersions, vlanTrunk, dns, runtimeConfig, args) are bound after the rest of stdin has
+/// been read, as the System.Text.Json reader before this one did: their errors come after every other error
+/// in stdin and carry no position. prevResult and GC's attachment lists stay raw (RawJson): their readers
+/// (ResultParser, ValidAttachments) read them in place.
+/// </remarks>
+internal static class NetConfReader
 {
-    /// <summary>
-    /// The generated context's settings plus our encoder: System.Text.Json escapes every property name
-    /// while building metadata, and without an encoder it builds the default JavaScriptEncoder's
-    /// allow-list (~2% of an ADD) for names that are plain ASCII.
-    /// </summary>
-    private static readonly CniJsonContext Context = new(new JsonSerializerOptions
-    {
-        PropertyNameCaseInsensitive = true,
-        ReadCommentHandling = JsonCommentHandling.Disallow,
-        AllowTrailingCommas = false,
-        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict,
-        Encoder = MinimalJsonEncoder.Instance,
-    });
-
-    /// <summary>The options in use (a unit test keeps them equal to the generated context's attribute).</summary>
-    internal static JsonSerializerOptions Options => Context.Options;
-
-    /// <summary>
-    /// Metadata set-up looks up JsonPolymorphicAttribute / JsonDerivedTypeAttribute on every type, and the
-    /// lookup returns arrays of them. Naming the array types here makes the compiler emit them; otherwise
-    /// the runtime's type loader builds both array types from metadata in every process.
-    /// </summary>
-    internal static readonly Attribute[][] PrebuiltAttributeArrays =
-        [Array.Empty<System.Text.Json.Serialization.JsonPolymorphicAttribute>(),
-         Array.Empty<System.Text.Json.Serialization.JsonDerivedTypeAttribute>()];
-
     public static NetConf Parse(byte[] json)
     {
-        NetConf? conf;
         try
         {
-            conf = JsonSerializer.Deserialize(json, Context.NetConf);
+            var r = new JsonFieldReader(json);
+            r.ReadFirst();
+            Deferred later = default;
+            NetConf conf = ReadRoot(ref r, json, ref later);
+
+            // As the old reader did: each section on its own, once the rest of stdin has been read.
+            if (later.CniVersions.Length > 0)
+            {
+                var s = Section(json, later.CniVersions, "cniVersions");
+                conf.CniVersions = s.Strings();
+            }
+            if (later.VlanTrunk.Length > 0)
+            {
+                var s = Section(json, later.VlanTrunk, "vlanTrunk");
+                conf.VlanTrunk = ReadVlanTrunks(ref s);
+            }
+            if (later.Dns.Length > 0)
+            {
+                var s = Section(json, later.Dns, "dns");
+                conf.Dns = ReadDns(ref s);
+            }
+            if (later.RuntimeConfig.Length > 0)
+            {
+                var s = Section(json, later.RuntimeConfig, "runtimeConfig");
+                conf.RuntimeConfig = ReadRuntimeConfig(ref s);
+            }
+            if (later.Args.Length > 0)
+            {
+                var s = Section(json, later.Args, "args");
+                conf.Args = ReadArgs(ref s);
+            }
+            return conf;
         }
         catch (JsonException e)
         {
-            throw FromJsonException(e);
+            throw JsonFieldReader.SyntaxError(e);
         }
-        if (conf is null)
+    }
+
+    private static JsonFieldReader Section(byte[] json, (int Start, int Length) at, string key)
+    {
+        var r = new JsonFieldReader(json.AsSpan(at.Start, at.Length), key);
+        r.ReadFirst(); // already validated as part of stdin
+        return r;
+    }
+
+    /// <summary>Where the rare sections are in stdin (length 0: absent or null).</summary>
+    private struct Deferred
+    {
+        public (int Start, int Length) CniVersions, VlanTrunk, Dns, RuntimeConfig, Args;
+    }
+
+    private static NetConf ReadRoot(ref JsonFieldReader r, byte[] json, ref Deferred later)
+    {
+        if (r.TokenType == JsonTokenType.Null)
+        {
+            r.ReadEnd();
             throw new CniException(ErrorCode.DecodeFailure, "error decoding network config: stdin must be a JSON object, got null");
-        conf.PrevResult?.Within(json);
-        conf.ValidAttachmentsSection?.Within(json);
-        conf.LegacyAttachmentsSection?.Within(json);
-        conf.CniVersions = Section(json, conf.CniVersionsSection, static () => Context.ListString, "cniVersions");
-        conf.NonMasqueradeCidrs = Section(json, conf.NonMasqueradeCidrsSection, static () => Context.ListString, "nonMasqueradeCIDRs");
-        conf.VlanTrunk = Section(json, conf.VlanTrunkSection, static () => Context.ListVlanTrunk, "vlanTrunk");
-        conf.Dns = Section(json, conf.DnsSection, static () => Context.Dns, "dns");
-        conf.RuntimeConfig = Section(json, conf.RuntimeConfigSection, static () => Context.RuntimeConfig, "runtimeConfig");
-        conf.Args = Section(json, conf.ArgsSection, static () => Context.ConfArgs, "args");
-        return conf;
-    }
-
-    /// <summary>Binds one raw section (see NetConf) with its generated metadata; errors name the field
-    /// from the top of the config, as they would had the section been bound with the rest.</summary>
-    private static T? Section<T>(byte[] json, RawJson? raw, Func<System.Text.Json.Serialization.Metadata.JsonTypeInfo<T>> info, string key)
-        where T : class
-    {
-        if (raw is null) return null;
-        try
-        {
-            // Metadata built only now, when the key is present; positions in errors count from the section.
-            return JsonSerializer.Deserialize(json.AsSpan(raw.Start, raw.Length), info());
         }
-        catch (JsonException e)
+        r.BeginObject();
+        var c = new NetConf();
+        while (r.NextMember())
         {
-            throw FromJsonException(e, key);
+            if (r.Is("cniVersion")) c.CniVersion = r.String();
+            else if (r.Is("cniVersions")) later.CniVersions = r.Span();
+            else if (r.Is("name")) c.Name = r.String();
+            else if (r.Is("type")) c.Type = r.String();
+            else if (r.Is("bridge")) c.Bridge = r.String();
+            else if (r.Is("isGateway")) c.IsGateway = r.Bool();
+            else if (r.Is("isDefaultGateway")) c.IsDefaultGateway = r.Bool();
+            else if (r.Is("forceAddress")) c.ForceAddress = r.Bool();
+            else if (r.Is("ipMasq")) c.IpMasq = r.Bool();
+            else if (r.Is("ipMasqBackend")) c.IpMasqBackend = r.String();
+            else if (r.Is("nonMasqueradeCIDRs")) c.NonMasqueradeCidrs = r.Strings();
+            else if (r.Is("mtu")) c.Mtu = r.Int();
+            else if (r.Is("hairpinMode")) c.HairpinMode = r.Bool();
+            else if (r.Is("promiscMode")) c.PromiscMode = r.Bool();
+            else if (r.Is("vlan")) c.Vlan = r.Int();
+            else if (r.Is("vlanTrunk")) later.VlanTrunk = r.Span();
+            else if (r.Is("preserveDefaultVlan")) c.PreserveDefaultVlan = r.Bool();
+            else if (r.Is("enabledad")) c.EnableDad = r.Bool();
+            else if (r.Is("macspoofchk")) c.MacSpoofChk = r.Bool();
+            else if (r.Is("disableContainerInterface")) c.DisableContainerInterface = r.Bool();
+            else if (r.Is("portIsolation")) c.PortIsolation = r.Bool();
+            else if (r.Is("ipam")) c.Ipam = ReadIpam(ref r);
+            else if (r.Is("dns")) later.Dns = r.Span();
+            else if (r.Is("runtimeConfig")) later.RuntimeConfig = r.Span();
+            else if (r.Is("args")) later.Args = r.Span();
+            else if (r.Is("prevResult")) c.PrevResult = r.Raw(json);
+            else if (r.Is(ValidAttachments.Key)) c.ValidAttachmentsSection = r.Raw(json);
+            else if (r.Is(ValidAttachments.LegacyKey)) c.LegacyAttachmentsSection = r.Raw(json);
+            else if (r.Is("logFile")) c.LogFile = r.String();
+            else if (r.Is("logLevel")) c.LogLevel = r.String();
+            else r.Skip();
         }
+        r.ReadEnd();
+        return c;
     }
 
-    /// <summary>
-    /// Wrong-type values ("The JSON value could not be converted to System.Boolean. Path: $.isGateway")
-    /// become `field "isGateway": expected a boolean`; syntax errors keep the reader's position text.
-    /// </summary>
-    public static CniException FromJsonException(JsonException e, string? section = null)
+    private static IpamConf? ReadIpam(ref JsonFieldReader r)
     {
-        if (ConvertedType(e.Message) is string clrType)
+        if (!r.BeginObject()) return null;
+        var ipam = new IpamConf();
+        while (r.NextMember())
         {
-            string field = FieldName(e.Path);
-            if (section is not null)
-                field = field.Length == 0 ? section : field[0] == '[' ? section + field : section + "." + field;
-            string expected = Describe(clrType);
-            return field.Length == 0
-                ? new CniException(ErrorCode.DecodeFailure, $"error decoding network config: stdin must be {expected}")
-                : new CniException(ErrorCode.DecodeFailure, $"error decoding network config: field \"{field}\": expected {expected}",
-                    // Positions inside a section count from the section, not from stdin: leave them out.
-                    section is null ? $"at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}" : "");
+            if (r.Is("type")) ipam.Type = r.String();
+            else if (r.Is("ranges")) ipam.Ranges = ReadRangeSets(ref r);
+            else if (r.Is("subnet")) ipam.Subnet = r.String();
+            else if (r.Is("rangeStart")) ipam.RangeStart = r.String();
+            else if (r.Is("rangeEnd")) ipam.RangeEnd = r.String();
+            else if (r.Is("gateway")) ipam.Gateway = r.String();
+            else if (r.Is("routes")) ipam.Routes = ReadRoutes(ref r);
+            else if (r.Is("dataDir")) ipam.DataDir = r.String();
+            else if (r.Is("resolvConf")) ipam.ResolvConf = r.String();
+            else r.Skip();
         }
-        string message = e.Message;
-        int pathAt = message.IndexOf(" Path: ", StringComparison.Ordinal);
-        if (pathAt > 0) message = message[..pathAt];
-        return new CniException(ErrorCode.DecodeFailure, $"error decoding network config: invalid JSON: {message.TrimEnd('.', ' ')}",
-            e.LineNumber is { } line ? $"at line {line + 1}, byte {e.BytePositionInLine + 1}" : "");
+        return ipam;
     }
 
-    /// <summary>"$.ipam.ranges[0][1].subnet" -> "ipam.ranges[0][1].subnet"; "$['cni.dev/x']" -> "cni.dev/x".</summary>
-    public static string FieldName(string? path)
+    // Null elements stay null in every list, as they did (the consumers check for them).
+
+    private static List<List<RangeConf>>? ReadRangeSets(ref JsonFieldReader r)
     {
-        if (string.IsNullOrEmpty(path) || path == "$") return "";
-        string p = path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
-        // ['name'] segments (keys with dots or slashes) become .name, or name at the start.
-        var sb = new System.Text.StringBuilder(p.Length);
-        for (int i = 0; i < p.Length; i++)
+        if (!r.BeginArray()) return null;
+        var sets = new List<List<RangeConf>>();
+        while (r.NextElement(sets.Count))
         {
-            int close = string.CompareOrdinal(p, i, "['", 0, 2) == 0 ? p.IndexOf("']", i + 2, StringComparison.Ordinal) : -1;
-            if (close < 0) { sb.Append(p[i]); continue; }
-            if (i > 0) sb.Append('.');
-            sb.Append(p, i + 2, close - i - 2);
-            i = close + 1;
+            List<RangeConf>? set = null;
+            if (r.BeginArray())
+            {
+                set = new List<RangeConf>();
+                while (r.NextElement(set.Count)) set.Add(ReadRange(ref r)!);
+            }
+            sets.Add(set!);
         }
-        return sb.ToString();
+        return sets;
     }
 
-    /// <summary>The CLR type in System.Text.Json's "... could not be converted to X. Path: ..." message.
-    /// (No Regex: it would add a megabyte and start-up work to a binary that runs for milliseconds.)</summary>
-    private static string? ConvertedType(string message)
+    private static RangeConf? ReadRange(ref JsonFieldReader r)
     {
-        const string marker = "could not be converted to ";
-        int at = message.IndexOf(marker, StringComparison.Ordinal);
-        if (at < 0) return null;
-        int start = at + marker.Length;
-        int end = message.IndexOf(". Path:", start, StringComparison.Ordinal);
-        if (end < 0) end = message.EndsWith('.') ? message.Length - 1 : message.Length;
-        string type = message[start..end];
-        return type.Length == 0 || type.Contains(' ') ? null : type;
+        if (!r.BeginObject()) return null;
+        var range = new RangeConf();
+        while (r.NextMember())
+        {
+            if (r.Is("subnet")) range.Subnet = r.String();
+            else if (r.Is("rangeStart")) range.RangeStart = r.String();
+            else if (r.Is("rangeEnd")) range.RangeEnd = r.String();
+            else if (r.Is("gateway")) range.Gateway = r.String();
+            else r.Skip();
+        }
+        return range;
     }
 
-    private static string Describe(string clrType) => clrType switch
+    private static List<RouteConf>? ReadRoutes(ref JsonFieldReader r)
     {
-        "System.Boolean" => "a boolean",
-        "System.String" => "a string",
-        "System.Int32" or "System.Nullable`1[System.Int32]" => "an integer (32-bit)",
-        "System.Text.Json.JsonElement" or "System.Nullable`1[System.Text.Json.JsonElement]" => "a JSON value",
-        _ when clrType.StartsWith("System.Collections.Generic.List", StringComparison.Ordinal) => "an array",
-        _ => "an object",
-    };
+        if (!r.BeginArray()) return null;
+        var routes = new List<RouteConf>();
+        while (r.NextElement(routes.Count))
+        {
+            RouteConf? route = null;
+            if (r.BeginObject())
+            {
+                route = new RouteConf();
+                while (r.NextMember())
+                {
+                    if (r.Is("dst")) route.Dst = r.String();
+                    else if (r.Is("gw")) route.Gw = r.String();
+                    else if (r.Is("mtu")) route.Mtu = r.NullableInt();
+                    else if (r.Is("advmss")) route.AdvMss = r.NullableInt();
+                    else if (r.Is("priority")) route.Priority = r.NullableInt();
+                    else if (r.Is("table")) route.Table = r.NullableInt();
+                    else if (r.Is("scope")) route.Scope = r.NullableInt();
+                    else r.Skip();
+                }
+            }
+            routes.Add(route!);
+        }
+        return routes;
+    }
+
+    private static List<VlanTrunk>? ReadVlanTrunks(ref JsonFieldReader r)
+    {
+        if (!r.BeginArray()) return null;
+        var trunks = new List<VlanTrunk>();
+        while (r.NextElement(trunks.Count))
+        {
+            VlanTrunk? trunk = null;
+            if (r.BeginObject())
+            {
+                trunk = new VlanTrunk();
+                while (r.NextMember())
+                {
+                    if (r.Is("minID")) trunk.MinId = r.NullableInt();
+                    else if (r.Is("maxID")) trunk.MaxId = r.NullableInt();
+                    else if (r.Is("id")) trunk.Id = r.NullableInt();
+                    else r.Skip();
+                }
+            }
+            trunks.Add(trunk!);
+        }
+        return trunks;
+    }
+
+    private static Dns? ReadDns(ref JsonFieldReader r)
+    {
+        if (!r.BeginObject()) return null;
+        var dns = new Dns();
+        while (r.NextMember())
+        {
+            if (r.Is("nameservers")) dns.Nameservers = r.Strings();
+            else if (r.Is("domain")) dns.Domain = r.String();
+            else if (r.Is("search")) dns.Search = r.Strings();
+            else if (r.Is("options")) dns.Options = r.Strings();
+            else r.Skip();
+        }
+        return dns;
+    }
+
+    private static RuntimeConfig? ReadRuntimeConfig(ref JsonFieldReader r)
+    {
+        if (!r.BeginObject()) return null;
+        var rc = new RuntimeConfig();
+        while (r.NextMember())
+        {
+            if (r.Is("ips")) rc.Ips = r.Strings();
+            else if (r.Is("mac")) rc.Mac = r.String();
+            else if (r.Is("ipRanges")) rc.IpRanges = ReadRangeSets(ref r);
+            else r.Skip();
+        }
+        return rc;
+    }
+
+    private static ConfArgs? ReadArgs(ref JsonFieldReader r)
+    {
+        if (!r.BeginObject()) return null;
+        var args = new ConfArgs();
+        while (r.NextMember())
+        {
+            if (r.Is("cni"))
+            {
+                CniConfArgs? cni = null;
+                if (r.BeginObject())
+                {
+                    cni = new CniConfArgs();
+                    while (r.NextMember())
+                    {
+                        if (r.Is("ips")) cni.Ips = r.Strings();
+                        else if (r.Is("mac")) cni.Mac = r.String();
+                        else r.Skip();
+                    }
+                }
+                args.Cni = cni;
+            }
+            else r.Skip();
+        }
+        return args;
+    }
 }

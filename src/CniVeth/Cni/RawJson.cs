@@ -1,15 +1,13 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace CniVeth.Cni;
 
 /// <summary>
 /// A config value kept as its bytes in stdin, to be read later (prevResult, whose shape depends on its own
-/// cniVersion; the rarely present NetConf sections). Unlike JsonElement it costs no JsonDocument: no copy,
-/// and no ArrayPool traffic, whose per-CPU cache calibrates itself (~150 µs) the first time two buffers
-/// of one size are returned in a row, as a small JsonDocument does.
+/// cniVersion; GC's attachment lists). Unlike JsonElement it costs no JsonDocument: no copy, and no ArrayPool
+/// traffic, whose per-CPU cache calibrates itself (~150 µs) the first time two buffers of one size are
+/// returned in a row, as a small JsonDocument does.
 /// </summary>
-[JsonConverter(typeof(RawJsonConverter))]
 internal sealed class RawJson(int start, int length, JsonTokenType kind)
 {
     public int Start { get; } = start;
@@ -31,20 +29,4 @@ internal sealed class RawJson(int start, int length, JsonTokenType kind)
         reader.Read();
         return new RawJson(0, json.Length, reader.TokenType) { Bytes = json };
     }
-}
-
-/// <summary>Records where a value starts and ends in the input being deserialized; JSON null never gets here
-/// (the property stays null).</summary>
-internal sealed class RawJsonConverter : JsonConverter<RawJson>
-{
-    public override RawJson Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
-    {
-        int start = checked((int)reader.TokenStartIndex);
-        JsonTokenType kind = reader.TokenType;
-        reader.Skip();
-        return new RawJson(start, checked((int)reader.BytesConsumed) - start, kind);
-    }
-
-    public override void Write(Utf8JsonWriter writer, RawJson value, JsonSerializerOptions options) =>
-        throw new NotSupportedException("raw config values are never written back");
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Reflection;
 using System.Runtime.CompilerServices;
 using CniVeth.Cni;
 using CniVeth.Diagnostics;
@@ -70,13 +69,15 @@ internal static class PluginHost
         $"CNI plugin {plugin.Name} v{PluginVersion}\n" +
         $"CNI protocol versions supported: {string.Join(", ", CniVersions.Supported)}\n";
 
-    /// <summary>The assembly's informational version, with the source commit (when stamped) cut to 7 digits.</summary>
+    /// <summary>The informational version, with the source commit (when stamped) cut to 7 digits. A constant
+    /// written at build time (BuildInfo): reading the assembly's attribute would keep the reflection runtime
+    /// in the image, whose statics alone cost every call ~70,000 instructions of start-up.</summary>
     public static string PluginVersion
     {
         get
         {
-            string? v = typeof(PluginHost).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
-            if (string.IsNullOrEmpty(v)) return "unknown";
+            string v = BuildInfo.InformationalVersion;
+            if (v.Length == 0) return "unknown";
             int plus = v.IndexOf('+');
             return plus >= 0 && v.Length > plus + 8 ? v[..(plus + 8)] : v;
         }

@@ -18,6 +18,19 @@ public class PluginHostTests
     }
 
     [Fact]
+    public void PluginVersionIsTheAssemblysInformationalVersionWithTheCommitCutTo7Digits()
+    {
+        // BuildInfo is written at build time so the plugin needs no reflection; it must say what the attribute says
+        string stamped = typeof(PluginHost).Assembly
+            .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .Cast<System.Reflection.AssemblyInformationalVersionAttribute>().Single().InformationalVersion;
+        Assert.Equal(BuildInfo.InformationalVersion, stamped);
+        int plus = stamped.IndexOf('+');
+        Assert.Equal(plus < 0 ? stamped : stamped[..(plus + 8)], PluginHost.PluginVersion);
+        Assert.Matches(@"^\d+\.\d+\.\d+(\+[0-9a-f]{7})?$", PluginHost.PluginVersion);
+    }
+
+    [Fact]
     public void UnknownCommandIsCode4()
     {
         var run = HostHarness.Run("ADDD");

@@ -150,20 +150,6 @@ public class PortVlanRequestsTests
             + "\"vlan\": 7 and \"vlanTrunk\": 3,10-12 cannot be used", e.Message);
     }
 
-    [Theory]
-    [InlineData("\"vlan\":5,\"isGateway\":true", true)]
-    [InlineData("\"vlan\":5,\"isDefaultGateway\":true", true)]
-    [InlineData("\"vlan\":5", false)]
-    [InlineData("\"isGateway\":true", false)]
-    [InlineData("\"vlanTrunk\":[{\"id\":5}],\"isGateway\":true", false)]
-    public void VlanGatewayIsRefusedOnlyForVlanWithAGatewayAndIpam(string fields, bool refused)
-    {
-        NetConf conf = Conf(fields + ",\"ipam\":{\"type\":\"host-local\"}");
-        if (refused) Assert.Equal(ErrorCode.UnsupportedField, Assert.Throws<CniException>(() => BridgeVlans.RefuseVlanGateway(conf)).Code);
-        else BridgeVlans.RefuseVlanGateway(conf);
-        BridgeVlans.RefuseVlanGateway(Conf(fields + ",\"ipam\":{}")); // L2-only: no gateway
-    }
-
     /// <summary>BridgeVlans' requests for a port, encoded as RouteBatch would send them.</summary>
     private static int Encode(NetlinkMessageBuilder b, int port, NetConf conf)
     {
