@@ -6,11 +6,16 @@
 //        (IFLA_NET_NS_FD); then setns() into the container, a socket there, and one batched send of
 //        RTM_NEWLINK (peer up) + RTM_NEWADDR (the address) + RTM_NEWROUTE (default route via the gateway).
 //   DEL: one RTM_DELLINK of the host end (the kernel deletes the pair).
+//   GC:  one RTM_GETLINK dump; every link whose name starts with FLOOR_GC_PREFIX and is not listed in
+//        the file FLOOR_GC_VALID (one name a line) is stale. FLOOR_GC_MODE=each: one RTM_DELLINK per
+//        stale link, each waiting for its ACK (what a plugin's GC does by default); group: one batched
+//        send setting IFLA_GROUP on every stale link to a group number no link uses, then one
+//        RTM_DELLINK by that group (the kernel unregisters them all in one batch).
 //
 // VERSION: prints a version answer at once (the floor of process start-up).
 //
-// Inputs come from the environment, like a plugin: CNI_COMMAND (ADD|DEL|VERSION), CNI_NETNS, CNI_IFNAME,
-// FLOOR_BRIDGE, FLOOR_HOSTIF, FLOOR_ADDR (a.b.c.d/len), FLOOR_GW. Every request asks for an ACK and
+// Inputs come from the environment, like a plugin: CNI_COMMAND (ADD|DEL|GC|VERSION), CNI_NETNS, CNI_IFNAME,
+// FLOOR_BRIDGE, FLOOR_HOSTIF, FLOOR_ADDR (a.b.c.d/len), FLOOR_GW, and for GC the FLOOR_GC_* above. Every request asks for an ACK and
 // waits for it. On success it prints "ns=<in-process time in nanoseconds>" (from main() to the last
 // ACK) so the harness can separate process start-up from kernel time.
 #define _GNU_SOURCE
@@ -32,7 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static char buf[8192];
+static char buf[1 << 18];
 static size_t len;
 static uint32_t seq;
 
@@ -114,11 +119,88 @@ static uint64_t now(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+// GC: the dump, then the stale links deleted one by one or by a fresh group number
+static int gc(void) {
+    const char *prefix = env("FLOOR_GC_PREFIX"), *mode = env("FLOOR_GC_MODE");
+    size_t vlen = 0; char *valid = NULL;
+    FILE *vf = fopen(env("FLOOR_GC_VALID"), "r");
+    if (!vf) fail("FLOOR_GC_VALID", errno);
+    if (getdelim(&valid, &vlen, 0, vf) < 0) { free(valid); valid = strdup(""); }
+    fclose(vf);
+    int fd = rtnl();
+    static int stale[4096]; int nstale = 0;
+    static uint32_t used[8192]; int nused = 0;
+    struct nlmsghdr *h = msg_begin(RTM_GETLINK, NLM_F_DUMP);
+    h->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    struct ifinfomsg *q = put(NULL, sizeof *q); q->ifi_family = AF_UNSPEC;
+    msg_end(h);
+    struct sockaddr_nl k = { .nl_family = AF_NETLINK };
+    if (sendto(fd, buf, len, 0, (struct sockaddr *)&k, sizeof k) < 0) fail("dump", errno);
+    len = 0;
+    static char rb[1 << 16];
+    for (int done = 0; !done;) {
+        ssize_t r = recv(fd, rb, sizeof rb, 0);
+        if (r < 0) { if (errno == EINTR) continue; fail("dump", errno); }
+        for (struct nlmsghdr *m = (struct nlmsghdr *)rb; NLMSG_OK(m, (size_t)r); m = NLMSG_NEXT(m, r)) {
+            if (m->nlmsg_type == NLMSG_DONE) { done = 1; break; }
+            if (m->nlmsg_type == NLMSG_ERROR) fail("dump", -((struct nlmsgerr *)NLMSG_DATA(m))->error);
+            struct ifinfomsg *ifi = NLMSG_DATA(m);
+            const char *name = ""; uint32_t group = 0;
+            int alen = (int)IFLA_PAYLOAD(m);
+            for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+                if (a->rta_type == IFLA_IFNAME) name = RTA_DATA(a);
+                if (a->rta_type == IFLA_GROUP) memcpy(&group, RTA_DATA(a), 4);
+            }
+            if (nused < 8192) used[nused++] = group;
+            if (strncmp(name, prefix, strlen(prefix)) != 0 || nstale == 4096) continue;
+            char line[IFNAMSIZ + 2]; snprintf(line, sizeof line, "%s\n", name);
+            int listed = 0;             // listed: the name and a newline, at the start of a line
+            for (char *p = strstr(valid, line); p; p = strstr(p + 1, line))
+                if (p == valid || p[-1] == '\n') { listed = 1; break; }
+            if (!listed) stale[nstale++] = ifi->ifi_index;
+        }
+    }
+    if (strcmp(mode, "each") == 0) {
+        for (int i = 0; i < nstale; i++) {
+            h = msg_begin(RTM_DELLINK, 0);
+            struct ifinfomsg *ifi = put(NULL, sizeof *ifi); ifi->ifi_index = stale[i];
+            msg_end(h);
+            transact(fd, 1, "delete stale veth");
+        }
+    } else if (strcmp(mode, "group") == 0 && nstale > 0) {
+        uint32_t g;
+        for (int clash = 1; clash;) { // random, clear of the small numbers people name; unused here
+            if (getentropy(&g, sizeof g) < 0) fail("getentropy", errno);
+            g |= 0x10000; clash = 0;
+            for (int i = 0; i < nused; i++) if (used[i] == g) clash = 1;
+        }
+        for (int i = 0; i < nstale; i++) {
+            h = msg_begin(RTM_NEWLINK, 0);
+            struct ifinfomsg *ifi = put(NULL, sizeof *ifi); ifi->ifi_index = stale[i];
+            attr(IFLA_GROUP, &g, sizeof g);
+            msg_end(h);
+        }
+        transact(fd, nstale, "set group");
+        h = msg_begin(RTM_DELLINK, 0);
+        put(NULL, sizeof(struct ifinfomsg));
+        attr(IFLA_GROUP, &g, sizeof g);
+        msg_end(h);
+        transact(fd, 1, "delete by group");
+    } else if (strcmp(mode, "group") != 0) { fprintf(stderr, "floor: FLOOR_GC_MODE is each or group\n"); exit(1); }
+    free(valid);
+    return nstale;
+}
+
 int main(void) {
     uint64_t t0 = now();
     const char *cmd = env("CNI_COMMAND");
     if (strcmp(cmd, "VERSION") == 0) { // process start-up floor: answer without reading anything
         puts("{\"cniVersion\":\"1.0.0\",\"supportedVersions\":[\"1.0.0\"]}");
+        return 0;
+    }
+    if (strcmp(cmd, "GC") == 0) {
+        gc();
+        printf("ns=%llu\n", (unsigned long long)(now() - t0));
         return 0;
     }
     const char *hostif = env("FLOOR_HOSTIF");
@@ -132,7 +214,7 @@ int main(void) {
         printf("ns=%llu\n", (unsigned long long)(now() - t0));
         return 0;
     }
-    if (strcmp(cmd, "ADD") != 0) { fprintf(stderr, "floor: only ADD and DEL\n"); return 1; }
+    if (strcmp(cmd, "ADD") != 0) { fprintf(stderr, "floor: only ADD, DEL, GC and VERSION\n"); return 1; }
     const char *netns = env("CNI_NETNS"), *ifname = env("CNI_IFNAME"), *bridge = env("FLOOR_BRIDGE");
     const char *addr = env("FLOOR_ADDR"), *gw = env("FLOOR_GW");
     char ip[64]; snprintf(ip, sizeof ip, "%s", addr);
