@@ -209,10 +209,14 @@ int main(int argc, char **argv) {
         uint32_t g = free_group();
         for (int i = 0; i < n; i++) { struct nlmsghdr *h = begin(&b, RTM_NEWLINK, 0, idx[i]); u32attr(&b, IFLA_GROUP, g); end(&b, h); }
         transact(fd, &b, "set group");
+        uint64_t ts = now();
         int carrying = dump(fd, prefix, g);
         if (carrying != n) { fprintf(stderr, "bulkdel: %d links carry the group, expected %d\n", carrying, n); return 1; }
+        uint64_t tc = now();
         struct nlmsghdr *h = begin(&b, RTM_DELLINK, 0, 0); u32attr(&b, IFLA_GROUP, g); end(&b, h);
         transact(fd, &b, "delete by group");
+        fprintf(stderr, "bulkdel: group: setting the group %.1f ms, checking dump %.1f ms, delete %.1f ms\n",
+                (ts - t0) / 1e6, (tc - ts) / 1e6, (now() - tc) / 1e6);
     } else if (strcmp(method, "netns") == 0) {
         int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
         if (unshare(CLONE_NEWNET) < 0) die("unshare", errno);
