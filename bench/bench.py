@@ -56,8 +56,12 @@ PLUGINS = ["ref", "cv"]
 NAMES = {"ref": "reference", "cv": "cniveth", "floor": "floor"}
 
 
+T0 = time.monotonic()
+
+
 def log(*a):
-    print("bench:", *a, file=sys.stderr, flush=True)
+    t = int(time.monotonic() - T0)
+    print(f"bench: [{t // 60:02d}:{t % 60:02d}]", *a, file=sys.stderr, flush=True)
 
 
 def sh(*cmd, **kw):

@@ -3,8 +3,13 @@
 //
 //   ADD: one RTM_NEWLINK creates the veth pair with the host end up and enslaved to the bridge
 //        (IFLA_MASTER) and the peer named CNI_IFNAME, inside the container netns
-//        (IFLA_NET_NS_FD); then setns() into the container, a socket there, and one batched send of
-//        RTM_NEWLINK (peer up) + RTM_NEWADDR (the address) + RTM_NEWROUTE (default route via the gateway).
+//        (IFLA_NET_NS_FD); then setns() into the container, arp_notify=1 on the peer (both plugins set
+//        it: the kernel announces the address with a gratuitous ARP, flooded to every bridge port), a
+//        socket there, and one batched send of RTM_NEWLINK (peer up) + RTM_NEWADDR (the address) +
+//        RTM_NEWROUTE (default route via the gateway); last, RTM_GETLINK of the host end until it is
+//        operationally up (both plugins wait for that: until then the port does not forward; the
+//        request also makes the kernel finish the port's pending carrier work in this process instead of
+//        a worker). Polls sleep 0, 1, 2, 4 … 50 ms as cniveth's do.
 //   DEL: one RTM_DELLINK of the host end (the kernel deletes the pair).
 //   GC:  one RTM_GETLINK dump; every link whose name starts with FLOOR_GC_PREFIX and is not listed in
 //        the file FLOOR_GC_VALID (one name a line) is stale. FLOOR_GC_MODE=each: one RTM_DELLINK per
@@ -247,8 +252,14 @@ int main(void) {
     msg_end(h);
     transact(fd, 1, "create veth");
 
-    // inside the container: address + default route, one batched send
+    uint32_t host_idx = (uint32_t)ifindex(fd, hostif);
+
+    // inside the container: arp_notify, then link up + address + default route, one batched send
     if (setns(nsfd, CLONE_NEWNET) < 0) fail("setns", errno);
+    char path[96]; snprintf(path, sizeof path, "/proc/sys/net/ipv4/conf/%s/arp_notify", ifname);
+    int sf = open(path, O_WRONLY | O_CLOEXEC);
+    if (sf < 0 || write(sf, "1", 1) != 1) fail(path, errno);
+    close(sf);
     int cfd = rtnl();
     uint32_t idx = (uint32_t)ifindex(cfd, ifname);
     h = msg_begin(RTM_NEWLINK, 0);
@@ -269,6 +280,26 @@ int main(void) {
     attr(RTA_OIF, &idx, 4);
     msg_end(h);
     transact(cfd, 3, "link up + address + route");
+
+    // the host end forwards once it is operationally up (fd is still the host namespace's socket)
+    for (int sleep_ms = 0, tries = 0; ; tries++) {
+        struct { struct nlmsghdr h; struct ifinfomsg i; } req = {
+            .h = { .nlmsg_len = sizeof req, .nlmsg_type = RTM_GETLINK, .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = ++seq },
+            .i = { .ifi_family = AF_UNSPEC, .ifi_index = (int)host_idx } };
+        if (send(fd, &req, sizeof req, 0) < 0) fail("getlink", errno);
+        static char rb[8192];
+        ssize_t r = recv(fd, rb, sizeof rb, 0);
+        if (r < 0) fail("getlink", errno);
+        struct nlmsghdr *m = (struct nlmsghdr *)rb;
+        if (m->nlmsg_type == NLMSG_ERROR) fail("getlink", -((struct nlmsgerr *)NLMSG_DATA(m))->error);
+        int oper = -1, alen = (int)IFLA_PAYLOAD(m);
+        for (struct rtattr *at = IFLA_RTA((struct ifinfomsg *)NLMSG_DATA(m)); RTA_OK(at, alen); at = RTA_NEXT(at, alen))
+            if (at->rta_type == IFLA_OPERSTATE) oper = *(uint8_t *)RTA_DATA(at);
+        if (oper == IF_OPER_UP) break;
+        if (tries > 200) fail("host end never came up", ETIMEDOUT);
+        if (sleep_ms) usleep((useconds_t)sleep_ms * 1000);
+        sleep_ms = sleep_ms ? (sleep_ms * 2 > 50 ? 50 : sleep_ms * 2) : 1;
+    }
     printf("ns=%llu\n", (unsigned long long)(now() - t0));
     return 0;
 }
