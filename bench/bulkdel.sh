@@ -5,6 +5,7 @@
 # others (vk*) must survive untouched, peer included (checked after every run: a method that touches
 # them fails the run).
 #   STALE (500) TOTAL (1000) REPS (2) METHODS ("each batch group netns threads-4 threads-16")
+#   BULKDEL_WRAP (a command prefix for bulkdel, e.g. "perf record -g -o /tmp/x.data --")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STALE=${STALE:-500} TOTAL=${TOTAL:-1000} REPS=${REPS:-2}
@@ -13,7 +14,7 @@ METHODS=${METHODS:-"each batch group netns threads-4 threads-16"}
 WORK=$(mktemp -d /tmp/cniveth-bulkdel.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 gcc -O2 -Wall -Wextra -Werror -pthread -o "$WORK/bulkdel" bench/bulkdel.c
-export STALE TOTAL REPS METHODS WORK
+export STALE TOTAL REPS METHODS WORK BULKDEL_WRAP
 unshare --net --mount --propagation private --fork -- bash -c '
 set -euo pipefail
 mount -t tmpfs tmpfs /run; mkdir -p /run/netns
@@ -36,7 +37,7 @@ for rep in $(seq 1 "$REPS"); do
   for m in $METHODS; do
     layout
     peers="/run/netns/c1 /run/netns/c$STALE"
-    BULKDEL_PEER_NS="$peers" ip netns exec h "$WORK/bulkdel" ${m%%-*} $([ "${m#*-}" != "$m" ] && echo "${m#*-}")
+    BULKDEL_PEER_NS="$peers" ip netns exec h ${BULKDEL_WRAP:-} "$WORK/bulkdel" ${m%%-*} $([ "${m#*-}" != "$m" ] && echo "${m#*-}")
     # safety: every keeper still there, still on the bridge, its peer still in its container
     kept=$(ip -n h -j link show master br0 | python3 -c "import json,sys; print(sum(1 for l in json.load(sys.stdin) if l[\"ifname\"].startswith(\"vk\")))")
     stale=$(ip -n h -j link show | python3 -c "import json,sys; print(sum(1 for l in json.load(sys.stdin) if l[\"ifname\"].startswith(\"vs\")))")
