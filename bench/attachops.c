@@ -1,7 +1,7 @@
 // bench/attachops.c: the kernel's time for each rtnetlink request of a cniveth ADD and DEL, with N ports
 // already on the bridge, for several N at once (issue 16: where does ADD's growth with N come from?).
 //
-// Usage: attachops K HOSTNS:CONTNS[:nov6]... (each pair: a host namespace holding bridge cni0 with 10.88.0.1/16
+// Usage: attachops K HOSTNS:CONTNS[:nov6][:byname]... (each pair: a host namespace holding bridge cni0 with 10.88.0.1/16
 // and N ports, and an empty container namespace). The namespaces take turns request by request, so machine
 // noise hits every N alike. Per round and namespace, the requests of one ADD in cniveth's order, each timed
 // from sendmsg to its last reply:
@@ -16,6 +16,8 @@
 //   dellink          RTM_DELLINK of the host end (a DEL)
 // For a namespace given as HOSTNS:CONTNS:nov6, right after newlink-veth (before anything else touches it):
 //   sysctl-v6        setns into the host namespace, write 1 to net/ipv6/conf/<host end>/disable_ipv6
+// With :byname, no getlink-veth: the alias is set by name, and getlink-oper polls by name (its first
+// reply gives the ifindex for the delete).
 // Prints: op, then per namespace p50 and p90 in microseconds.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -123,17 +125,18 @@ static int operstate_index(int fd, int index) {
 static int cmp(const void *a, const void *b) { uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b; return x < y ? -1 : x > y; }
 
 int main(int argc, char **argv) {
-    if (argc < 3) { fprintf(stderr, "usage: attachops K HOSTNS:CONTNS[:nov6]...\n"); return 2; }
+    if (argc < 3) { fprintf(stderr, "usage: attachops K HOSTNS:CONTNS[:nov6][:byname]...\n"); return 2; }
     int k = atoi(argv[1]), nns = argc - 2;
     if (k < 1 || k > MAXK || nns > MAXNS) { fprintf(stderr, "attachops: K <= %d, at most %d namespaces\n", MAXK, MAXNS); return 2; }
     int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-    int hostfd[MAXNS], contns[MAXNS], hostns[MAXNS], nov6[MAXNS];
+    int hostfd[MAXNS], contns[MAXNS], hostns[MAXNS], nov6[MAXNS], byname[MAXNS];
     for (int n = 0; n < nns; n++) {
         char *spec = strdup(argv[n + 2]), *colon = strchr(spec, ':');
         if (!colon) { fprintf(stderr, "attachops: %s: HOSTNS:CONTNS\n", spec); return 2; }
         *colon = 0;
         char *third = strchr(colon + 1, ':');
-        nov6[n] = third && strcmp(third, ":nov6") == 0;
+        nov6[n] = third && strstr(third, ":nov6") != NULL;
+        byname[n] = third && strstr(third, ":byname") != NULL;
         if (third) *third = 0;
         int hns = open(spec, O_RDONLY | O_CLOEXEC); if (hns < 0) die(spec, errno);
         contns[n] = open(colon + 1, O_RDONLY | O_CLOEXEC); if (contns[n] < 0) die(colon + 1, errno);
@@ -177,9 +180,11 @@ int main(int argc, char **argv) {
                 t[n][SYSCTL_V6][i] = now() - t0;
             }
             // getlink-veth
-            t0 = now(); int vi = getlink_name(fd, "vethbench"); t[n][GETLINK_VETH][i] = now() - t0;
+            int vi = 0;
+            if (!byname[n]) { t0 = now(); vi = getlink_name(fd, "vethbench"); t[n][GETLINK_VETH][i] = now() - t0; }
             // setlink-alias
             h = begin(RTM_NEWLINK, 0); ifi = put(sizeof *ifi); ifi->ifi_index = vi;
+            if (!vi) attr(IFLA_IFNAME, "vethbench", 10);
             attr(IFLA_IFALIAS, "cniveth bench cbench eth0", 26); end(h);
             t0 = now(); e = transact(fd, 0); t[n][SETLINK_ALIAS][i] = now() - t0;
             if (e) die("alias", e);
@@ -216,6 +221,12 @@ int main(int argc, char **argv) {
             // getlink-oper: poll (as WaitForwarding: 0, 1, 2, 4 ms sleeps) until IF_OPER_UP
             t0 = now(); int p = 0, sleep_ms = 0;
             for (;; p++) {
+                if (!vi) { // by name: the reply carries the index too
+                    vi = getlink_name(fd, "vethbench");
+                    struct rtattr *oa = find_attr(IFLA_OPERSTATE);
+                    if (oa && *(uint8_t *)RTA_DATA(oa) == IF_OPER_UP) break;
+                    continue;
+                }
                 if (operstate_index(fd, vi) == IF_OPER_UP) break;
                 if (sleep_ms) usleep(sleep_ms * 1000);
                 sleep_ms = sleep_ms ? (sleep_ms * 2 > 50 ? 50 : sleep_ms * 2) : 1;
@@ -231,7 +242,8 @@ int main(int argc, char **argv) {
     for (int n = 0; n < nns; n++) { // label: the host namespace's file name
         char label[64]; snprintf(label, sizeof label, "%s", argv[n + 2]);
         *strchr(label, ':') = 0;
-        printf("  %17.17s%5s", strrchr(label, '/') ? strrchr(label, '/') + 1 : label, nov6[n] ? " nov6" : "");
+        char opts[16]; snprintf(opts, sizeof opts, "%s%s", nov6[n] ? " nov6" : "", byname[n] ? " byname" : "");
+        printf("  %*.*s%s", 22 - (int)strlen(opts), 22 - (int)strlen(opts), strrchr(label, '/') ? strrchr(label, '/') + 1 : label, opts);
     }
     printf("\n");
     for (int o = 0; o < NOPS; o++) {

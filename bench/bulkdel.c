@@ -4,10 +4,10 @@
 // those whose name starts with BULKDEL_PREFIX (found with one RTM_GETLINK dump); nothing else is
 // touched. Usage: bulkdel METHOD [THREADS]
 //   each      one RTM_DELLINK per link, waiting for its ACK before sending the next (what GC does now)
-//   batch     every RTM_DELLINK in one sendmsg, then the ACKs
-//   group     one batched RTM_NEWLINK per link setting IFLA_GROUP to a group no link in the namespace
+//   batch     the RTM_DELLINKs 64 to a sendmsg, then their ACKs
+//   group     RTM_NEWLINK per link (64 to a sendmsg) setting IFLA_GROUP to a group no link in the namespace
 //             uses, a dump to check that exactly our links carry it, then one RTM_DELLINK by IFLA_GROUP
-//   netns     a throwaway network namespace, every link moved into it (batched RTM_NEWLINK with
+//   netns     a throwaway network namespace, every link moved into it (RTM_NEWLINK, 64 to a send, with
 //             IFLA_NET_NS_FD), then the namespace dropped (the kernel's cleanup_net deletes them)
 //   threads   THREADS threads (default 8), each with its own socket, each deleting its share one by one
 // Prints one line: method links wall_ms user_ms sys_ms gone_ms, where gone_ms is when the last link was
@@ -78,22 +78,25 @@ static void u32attr(struct buf *b, uint16_t type, uint32_t v) {
 }
 static void end(struct buf *b, struct nlmsghdr *h) { h->nlmsg_len = (uint32_t)(b->p + b->len - (char *)h); }
 
-// sends the buffer (in chunks the socket accepts) and waits for every ACK
+// sends the buffer 64 messages at a time, each time waiting for their ACKs: every ACK is its own skb
+// (~1 KB of receive buffer), and a few hundred at once overflow the socket (ENOBUFS)
+static void wait_acks(int fd, int left, const char *what);
 static void transact(int fd, struct buf *b, const char *what) {
     size_t off = 0;
-    while (off < b->len) { // split on message boundaries, ~64 KB per sendmsg
-        size_t chunk = 0;
-        while (off + chunk < b->len) {
+    while (off < b->len) {
+        size_t chunk = 0; int n = 0;
+        while (off + chunk < b->len && n < 64) {
             struct nlmsghdr *h = (struct nlmsghdr *)(b->p + off + chunk);
-            size_t l = NLMSG_ALIGN(h->nlmsg_len);
-            if (chunk && chunk + l > 65536) break;
-            chunk += l;
+            chunk += NLMSG_ALIGN(h->nlmsg_len); n++;
         }
         if (send(fd, b->p + off, chunk, 0) < 0) die(what, errno);
+        wait_acks(fd, n, what);
         off += chunk;
     }
+    b->len = 0; b->msgs = 0;
+}
+static void wait_acks(int fd, int left, const char *what) {
     static char rb[1 << 16];
-    int left = b->msgs;
     while (left > 0) {
         ssize_t r = recv(fd, rb, sizeof rb, 0);
         if (r < 0) { if (errno == EINTR) continue; die(what, errno); }
@@ -104,7 +107,6 @@ static void transact(int fd, struct buf *b, const char *what) {
             left--;
         }
     }
-    b->len = 0; b->msgs = 0;
 }
 
 // one dump: the links with our prefix (-> idx[]), and every group number in use; with want_group, counts

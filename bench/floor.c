@@ -13,9 +13,9 @@
 //   DEL: one RTM_DELLINK of the host end (the kernel deletes the pair).
 //   GC:  one RTM_GETLINK dump; every link whose name starts with FLOOR_GC_PREFIX and is not listed in
 //        the file FLOOR_GC_VALID (one name a line) is stale. FLOOR_GC_MODE=each: one RTM_DELLINK per
-//        stale link, each waiting for its ACK (what a plugin's GC does by default); group: one batched
-//        send setting IFLA_GROUP on every stale link to a group number no link uses, then one
-//        RTM_DELLINK by that group (the kernel unregisters them all in one batch).
+//        stale link, each waiting for its ACK (what a plugin's GC does by default); group: batched sends
+//        (64 requests each) setting IFLA_GROUP on every stale link to a group number no link uses, then
+//        one RTM_DELLINK by that group (the kernel unregisters them all in one batch).
 //
 // VERSION: prints a version answer at once (the floor of process start-up).
 //
@@ -179,13 +179,18 @@ static int gc(void) {
             g |= 0x10000; clash = 0;
             for (int i = 0; i < nused; i++) if (used[i] == g) clash = 1;
         }
-        for (int i = 0; i < nstale; i++) {
-            h = msg_begin(RTM_NEWLINK, 0);
-            struct ifinfomsg *ifi = put(NULL, sizeof *ifi); ifi->ifi_index = stale[i];
-            attr(IFLA_GROUP, &g, sizeof g);
-            msg_end(h);
+        // in sends of 64: every ACK is a separate skb of ~1 KB truesize, and 500 of them at once overflow
+        // a default receive buffer (the kernel then drops them and reports ENOBUFS)
+        for (int i = 0; i < nstale; i += 64) {
+            int n = nstale - i < 64 ? nstale - i : 64;
+            for (int j = i; j < i + n; j++) {
+                h = msg_begin(RTM_NEWLINK, 0);
+                struct ifinfomsg *ifi = put(NULL, sizeof *ifi); ifi->ifi_index = stale[j];
+                attr(IFLA_GROUP, &g, sizeof g);
+                msg_end(h);
+            }
+            transact(fd, n, "set group");
         }
-        transact(fd, nstale, "set group");
         h = msg_begin(RTM_DELLINK, 0);
         put(NULL, sizeof(struct ifinfomsg));
         attr(IFLA_GROUP, &g, sizeof g);
