@@ -110,7 +110,7 @@ def conf_path(plugin, net):
     return os.path.join(SB, "conf", f"{plugin}-{net}.json")
 
 
-def write_conf(plugin, net, bridge, octet, masq, path=None, version=CNI_VERSION, extra=None):
+def write_conf(plugin, net, bridge, octet, masq, path=None, version=CNI_VERSION, extra=None, data=None):
     conf = {
         "cniVersion": version,
         "name": net,
@@ -122,7 +122,7 @@ def write_conf(plugin, net, bridge, octet, masq, path=None, version=CNI_VERSION,
             "type": "host-local",
             "ranges": [[{"subnet": f"10.{octet}.0.0/16"}]],
             "routes": [{"dst": "0.0.0.0/0"}],
-            "dataDir": os.path.join(SB, f"data-{plugin}"),
+            "dataDir": os.path.join(SB, data or f"data-{plugin}"),
         },
     }
     conf.update(extra or {})
@@ -321,69 +321,73 @@ def teardown(hosts, conts, probe):
 def phase_attached(masq):
     """ADD/CHECK/DEL with N containers already attached to the plugin's bridge, for each N of ATTACHED.
 
-    The N attachments are made by each plugin itself (untimed), so its own state grows as on a real node:
-    N reservations in its store, N firewall entries with ipMasq. At each level the plugins (and, without
-    ipMasq, the floor) take turns: ADD, CHECK and DEL of one more container, ATTACHED_N times, so the
-    bridge holds N + 1 ports at most.
+    Every N has host namespaces of its own (one per plugin), all prepared first: each plugin attaches the N
+    containers itself (untimed), so its own state is that of a node with N containers (N reservations in
+    its store, with ipMasq N firewall entries). Then the levels and the plugins (and, without ipMasq, the
+    floor) take turns call by call, ADD, CHECK and DEL of one more container, ATTACHED_N times: every N is
+    measured under the same machine load (on a shared machine, levels measured minutes apart are not
+    comparable), and a bridge holds N + 1 ports at most.
     """
-    space = "am" if masq else "a"
     net = "attachedmasq" if masq else "attached"
     plugins = PLUGINS + ([] if masq else ["floor"])
-    top = max(ATTACHED)
     k = ATTACHED_N
-    names = [hostns(p, space) for p in plugins]
-    conts = [f"{space}{PREFIX[p]}{i}" for p in plugins for i in range(1, top + k + 1)]
-    log(f"{net}: creating {len(conts)} network namespaces (not timed)")
-    netns_batch(names)
-    netns_batch(conts)
-    if not masq:
-        setup_floor(hostns("floor", space))
-    bridge, octet, m = ATT_NETS[net]
-    for p in PLUGINS:
-        write_conf(p, net, bridge, octet, m)
-    n = 0
     tagbase = "attm" if masq else "att"
+    spaces = {level: f"{'am' if masq else 'a'}{level}x" for level in ATTACHED}   # ha250x-ref, a250xv17, ...
+    hosts = [hostns(p, spaces[level]) for level in ATTACHED for p in plugins]
+    conts = [f"{spaces[level]}{PREFIX[p]}{i}" for level in ATTACHED for p in plugins for i in range(1, level + k + 1)]
+    log(f"{net}: creating {len(hosts)} + {len(conts)} network namespaces (not timed)")
+    netns_batch(hosts)
+    netns_batch(conts)
+    bridge, octet, m = ATT_NETS[net]
+    confs = {}
     for level in ATTACHED:
-        if level > n:
-            fill = []
-            for i in range(n + 1, level + 1):
-                for p in plugins:
-                    fill.append(line(0, f"{tagbase}-fill/{p}", "ADD", p, i, net, space=space))
-            log(f"{net}: attaching containers {n + 1}..{level} per plugin (not timed)")
+        if not masq:
+            setup_floor(hostns("floor", spaces[level]))
+        for p in PLUGINS:   # a store of its own per level
+            confs[(level, p)] = os.path.join(SB, "conf", f"{p}-{net}-{level}.json")
+            write_conf(p, net, bridge, octet, m, path=confs[(level, p)], data=f"data-{p}-{spaces[level]}")
+    for level in ATTACHED:
+        if level:
+            fill = [line(0, f"{tagbase}-fill/{p}", "ADD", p, i, net, space=spaces[level], conf=confs.get((level, p)))
+                    for i in range(1, level + 1) for p in plugins]
+            log(f"{net}: attaching {level} containers per plugin (not timed)")
             run_plan(f"{tagbase}-fill{level}", fill)
-            n = level
-        if "attached" not in PHASES:
-            continue
-        tag = f"{tagbase}{level}"
+    if "attached" in PHASES:
         lines = []
         for j in range(1, k + 1):
-            i = top + j
-            order = rotate(plugins, j)
-            for p in order:
-                save = os.path.join(SB, "res", f"{space}-{p}-{i}.json") if p != "floor" else "-"
-                lines.append(line(0, f"{tag}/{p}", "ADD", p, i, net, save=save, space=space))
-            for p in order:
-                if p != "floor":
-                    lines.append(line(0, f"{tag}/{p}", "CHECK", p, i, net, space=space,
-                                      prev=os.path.join(SB, "res", f"{space}-{p}-{i}.json")))
-            for p in order:
-                lines.append(line(0, f"{tag}/{p}", "DEL", p, i, net, space=space))
-        log(f"{net}: {level} attached, {k} x ADD/CHECK/DEL per plugin, interleaved")
-        run_plan(tag, lines)
+            for level in rotate(ATTACHED, j):
+                tag, space, i = f"{tagbase}{level}", spaces[level], level + j
+                order = rotate(plugins, j)
+                res = lambda p: os.path.join(SB, "res", f"{space}-{p}-{i}.json")
+                for p in order:
+                    lines.append(line(0, f"{tag}/{p}", "ADD", p, i, net, save=res(p) if p != "floor" else "-",
+                                      space=space, conf=confs.get((level, p))))
+                for p in order:
+                    if p != "floor":
+                        lines.append(line(0, f"{tag}/{p}", "CHECK", p, i, net, prev=res(p), space=space,
+                                          conf=confs[(level, p)]))
+                for p in order:
+                    lines.append(line(0, f"{tag}/{p}", "DEL", p, i, net, space=space, conf=confs.get((level, p))))
+        log(f"{net}: N = {', '.join(map(str, ATTACHED))} attached, {k} x ADD/CHECK/DEL per plugin and N, interleaved")
+        run_plan(tagbase, lines)
+    top = max(ATTACHED)
     if not masq and "gc" in PHASES:
-        phase_gc(space, net, top)
+        phase_gc(spaces[top], net, top, confs[(top, "cv")])
     log(f"{net}: deleting its namespaces")
-    teardown(names, conts, f"{space}{PREFIX['cv']}1")
+    teardown(hosts, conts, f"{spaces[top]}{PREFIX['cv']}1")
 
 
-def phase_gc(space, net, top):
+def phase_gc(space, net, top, cv_conf):
     """GC with `top` attachments: once with every one of them valid, then with GC_STALE not listed."""
     stale = min(GC_STALE, top)
     keep = top - stale
+    with open(cv_conf) as f:
+        data_dir = json.load(f)["ipam"]["dataDir"]
 
     def gc_conf(valid_upto, name):
         write_conf("cv", net, *ATT_NETS[net], path=os.path.join(SB, "gc", f"{name}.json"), version="1.1.0", extra={
-            "cni.dev/valid-attachments": [{"containerID": f"c{i}", "ifname": "eth0"} for i in range(1, valid_upto + 1)]})
+            "cni.dev/valid-attachments": [{"containerID": f"c{i}", "ifname": "eth0"} for i in range(1, valid_upto + 1)]},
+            data=os.path.relpath(data_dir, SB))
         with open(os.path.join(SB, "gc", f"{name}.floor"), "w") as f:
             f.write("".join(f"vf{i}\n" for i in range(1, valid_upto + 1)))
 
@@ -397,7 +401,8 @@ def phase_gc(space, net, top):
         return line(0, label, "GC", "cv", None, net, space=space, conf=os.path.join(SB, "gc", conf_name + ".json"))
 
     def refill(plugin):
-        return [line(0, f"gc-refill/{plugin}", "ADD", plugin, i, net, space=space) for i in range(keep + 1, top + 1)]
+        return [line(0, f"gc-refill/{plugin}", "ADD", plugin, i, net, space=space, conf=cv_conf if plugin == "cv" else None)
+                for i in range(keep + 1, top + 1)]
 
     lines = [gc_line("gc0/cv", "all"), gc_line("gc0/floor", "all", "each")]
     for rep in range(GC_REPS):
