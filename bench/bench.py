@@ -14,6 +14,7 @@ import platform
 import re
 import subprocess
 import sys
+import time
 
 REPO = os.environ["BENCH_REPO"]
 WORK = os.environ["BENCH_WORK"]           # bin/ (driver, floor) is here; sb/ becomes a tmpfs
@@ -30,12 +31,23 @@ def env_list(name, default):
     return [int(x) for x in os.environ.get(name, default).replace(",", " ").split()]
 
 
-N = env_int("BENCH_N", 200)
-SCALE = env_list("BENCH_SCALE", "10000 60000")
-SCALE_N = env_int("BENCH_SCALE_N", 30)
-BURSTS = env_list("BENCH_BURST", "32 64")
-BURST_REPS = env_int("BENCH_BURST_REPS", 3)
-PHASES = os.environ.get("BENCH_PHASES", "plain masq scale burst").replace(",", " ").split()
+# BENCH_QUICK=1: the same phases, smaller (a few minutes); any knob set explicitly still wins.
+QUICK = os.environ.get("BENCH_QUICK", "0") not in ("", "0")
+D = {"N": 30, "SCALE": "10000", "SCALE_N": 10, "BURST": "64 128", "BURST_REPS": 1, "ATTACHED": "0 200",
+     "ATTACHED_N": 10, "GC_STALE": 100, "GC_REPS": 1} if QUICK else \
+    {"N": 200, "SCALE": "10000 60000", "SCALE_N": 30, "BURST": "32 64 128 256", "BURST_REPS": 3,
+     "ATTACHED": "0 250 1000", "ATTACHED_N": 30, "GC_STALE": 500, "GC_REPS": 2}
+N = env_int("BENCH_N", D["N"])
+SCALE = env_list("BENCH_SCALE", D["SCALE"])
+SCALE_N = env_int("BENCH_SCALE_N", D["SCALE_N"])
+BURSTS = env_list("BENCH_BURST", D["BURST"])
+BURST_REPS = env_int("BENCH_BURST_REPS", D["BURST_REPS"])
+ATTACHED = sorted(set(env_list("BENCH_ATTACHED", D["ATTACHED"])) | {0})   # containers already on the bridge
+ATTACHED_N = env_int("BENCH_ATTACHED_N", D["ATTACHED_N"])                  # measured cycles per level
+GC_STALE = env_int("BENCH_GC_STALE", D["GC_STALE"])                        # of max(ATTACHED)
+GC_REPS = env_int("BENCH_GC_REPS", D["GC_REPS"])
+PHASES = os.environ.get("BENCH_PHASES", "plain masq scale burst attached gc").replace(",", " ").split()
+BRIDGE_MAX_PORTS = 1023   # the kernel's limit (BR_MAX_PORTS - 1)
 WRITE_DOCS = os.environ.get("BENCH_DOCS", "1") != "0"
 CNI_VERSION = "1.0.0"
 
@@ -44,8 +56,12 @@ PLUGINS = ["ref", "cv"]
 NAMES = {"ref": "reference", "cv": "cniveth", "floor": "floor"}
 
 
+T0 = time.monotonic()
+
+
 def log(*a):
-    print("bench:", *a, file=sys.stderr, flush=True)
+    t = int(time.monotonic() - T0)
+    print(f"bench: [{t // 60:02d}:{t % 60:02d}]", *a, file=sys.stderr, flush=True)
 
 
 def sh(*cmd, **kw):
@@ -64,7 +80,7 @@ def sandbox():
     os.makedirs("/run/netns", exist_ok=True)
     os.makedirs(SB, exist_ok=True)
     sh("mount", "-t", "tmpfs", "tmpfs", SB)
-    for d in ("conf", "res", "data-ref", "data-cv", "cvbin"):
+    for d in ("conf", "res", "data-ref", "data-cv", "cvbin", "gc"):
         os.makedirs(os.path.join(SB, d), exist_ok=True)
     # what a runtime would exec: CNI_PATH/<type>
     os.symlink(CNIVETH, os.path.join(SB, "cvbin", "cniveth"))
@@ -86,15 +102,17 @@ NETS = {  # name: (bridge, subnet second octet, ipMasq)
     "bench": ("cni0", 88, False),
     "benchmasq": ("cni1", 89, True),
 }
+# the attached phase: its own host namespaces (one per plugin and mode), so one bridge per network
+ATT_NETS = {"attached": ("cni0", 88, False), "attachedmasq": ("cni0", 89, True)}
 
 
 def conf_path(plugin, net):
     return os.path.join(SB, "conf", f"{plugin}-{net}.json")
 
 
-def write_conf(plugin, net, bridge, octet, masq):
+def write_conf(plugin, net, bridge, octet, masq, path=None, version=CNI_VERSION, extra=None, data=None):
     conf = {
-        "cniVersion": CNI_VERSION,
+        "cniVersion": version,
         "name": net,
         "type": "bridge" if plugin == "ref" else "cniveth",
         "bridge": bridge,
@@ -104,16 +122,16 @@ def write_conf(plugin, net, bridge, octet, masq):
             "type": "host-local",
             "ranges": [[{"subnet": f"10.{octet}.0.0/16"}]],
             "routes": [{"dst": "0.0.0.0/0"}],
-            "dataDir": os.path.join(SB, f"data-{plugin}"),
+            "dataDir": os.path.join(SB, data or f"data-{plugin}"),
         },
     }
-    with open(conf_path(plugin, net), "w") as f:
+    conf.update(extra or {})
+    with open(path or conf_path(plugin, net), "w") as f:
         json.dump(conf, f)
 
 
-def setup_floor():
+def setup_floor(h="h-floor"):
     # the floor's bridge exists before it runs (as the plugins' bridge does after their first ADD)
-    h = "h-floor"
     sh("ip", "-n", h, "link", "add", "cni0", "type", "bridge")
     sh("ip", "-n", h, "addr", "add", "10.88.0.1/16", "dev", "cni0")
     sh("ip", "-n", h, "link", "set", "cni0", "up")
@@ -126,21 +144,32 @@ def setup_floor():
 PREFIX = {"ref": "r", "cv": "v", "floor": "f"}   # container netns names: r1.., v1.., f1..
 
 
-def cont(plugin, i):
-    return f"/run/netns/{PREFIX[plugin]}{i}"
+def cont(plugin, i, space=""):
+    return f"/run/netns/{space}{PREFIX[plugin]}{i}"
 
 
-def line(group, label, cmd, plugin, i, net="bench", save="-", prev="-"):
-    if plugin == "floor":
+def hostns(plugin, space=""):
+    """The plugin's "host" namespace: h-ref etc.; the attached phase's are ha-ref, ham-ref, ..."""
+    return f"h{space}-{plugin}"
+
+
+def line(group, label, cmd, plugin, i, net="bench", save="-", prev="-", space="", conf=None, extra_env=""):
+    if plugin == "floor" and i is None:   # GC: no container, only the FLOOR_GC_* knobs
+        fields = [group, label, cmd, os.path.join(BIN, "floor"), "-", "-", "-", os.path.join(SB, "conf", "empty.json"),
+                  f"/run/netns/{hostns('floor', space)}", "-", "-", "-", extra_env]
+    elif plugin == "floor":
         ip = f"10.88.{(i + 2) // 256}.{(i + 2) % 256}"
         extra = f"FLOOR_BRIDGE=cni0,FLOOR_HOSTIF=vf{i},FLOOR_ADDR={ip}/16,FLOOR_GW=10.88.0.1"
-        fields = [group, label, cmd, os.path.join(BIN, "floor"), f"c{i}", cont("floor", i), "eth0",
-                  os.path.join(SB, "conf", "empty.json"), "/run/netns/h-floor", "-", "-", "-", extra]
+        if extra_env:
+            extra += "," + extra_env
+        fields = [group, label, cmd, os.path.join(BIN, "floor"), f"c{i}", cont("floor", i, space), "eth0",
+                  os.path.join(SB, "conf", "empty.json"), f"/run/netns/{hostns('floor', space)}", "-", "-", "-", extra]
     else:
         exe = os.path.join(REF_DIR, "bridge") if plugin == "ref" else os.path.join(SB, "cvbin", "cniveth")
         cnipath = REF_DIR if plugin == "ref" else os.path.join(SB, "cvbin")
-        fields = [group, label, cmd, exe, f"c{i}", cont(plugin, i), "eth0",
-                  conf_path(plugin, net), f"/run/netns/h-{plugin}", cnipath, save, prev, "-"]
+        fields = [group, label, cmd, exe, f"c{i}" if i is not None else "-", cont(plugin, i, space) if i is not None else "-",
+                  "eth0" if i is not None else "-", conf or conf_path(plugin, net), f"/run/netns/{hostns(plugin, space)}",
+                  cnipath, save, prev, extra_env or "-"]
     return "\t".join(str(x) for x in fields)
 
 
@@ -265,10 +294,126 @@ def phase_burst():
                 group += 1
                 for i in range(1, size + 1):
                     lines.append(line(group, f"burst{size}/{p}", "ADD", p, i))
-                for i in range(1, size + 1):   # clean up (sequential, not reported)
-                    lines.append(line(0, f"burst{size}-cleanup/{p}", "DEL", p, i))
+                # clean up, not reported: concurrently too (one by one, each DEL's wait for the kernel's
+                # RCU grace periods would add up to seconds per burst)
+                group += 1
+                for i in range(1, size + 1):
+                    lines.append(line(group, f"burst{size}-cleanup/{p}", "DEL", p, i))
             log(f"burst {size}: rep {rep + 1}/{BURST_REPS}")
             run_plan(f"burst{size}-{rep}", lines)
+
+
+def teardown(hosts, conts, probe):
+    """Deletes the phase's namespaces. Deleting a network namespace is asynchronous (the kernel's cleanup_net
+    unregisters its devices in a worker): the host namespaces go first, then we wait until the probe
+    container's eth0 (the peer of a veth in a host namespace) is gone, so the next phase does not share
+    the CPUs with that work."""
+    netns_del = lambda names: sh("ip", "-batch", "-", input="".join(f"netns del {n}\n" for n in names).encode())
+    netns_del(hosts)
+    for _ in range(1200):
+        if subprocess.run(["ip", "-n", probe, "link", "show", "eth0"], capture_output=True).returncode != 0:
+            break
+        time.sleep(0.1)
+    netns_del(conts)
+    time.sleep(2)
+
+
+def phase_attached(masq):
+    """ADD/CHECK/DEL with N containers already attached to the plugin's bridge, for each N of ATTACHED.
+
+    Every N has host namespaces of its own (one per plugin), all prepared first: each plugin attaches the N
+    containers itself (untimed), so its own state is that of a node with N containers (N reservations in
+    its store, with ipMasq N firewall entries). Then the levels and the plugins (and, without ipMasq, the
+    floor) take turns call by call, ADD, CHECK and DEL of one more container, ATTACHED_N times: every N is
+    measured under the same machine load (on a shared machine, levels measured minutes apart are not
+    comparable), and a bridge holds N + 1 ports at most.
+    """
+    net = "attachedmasq" if masq else "attached"
+    plugins = PLUGINS + ([] if masq else ["floor"])
+    k = ATTACHED_N
+    tagbase = "attm" if masq else "att"
+    spaces = {level: f"{'am' if masq else 'a'}{level}x" for level in ATTACHED}   # ha250x-ref, a250xv17, ...
+    hosts = [hostns(p, spaces[level]) for level in ATTACHED for p in plugins]
+    conts = [f"{spaces[level]}{PREFIX[p]}{i}" for level in ATTACHED for p in plugins for i in range(1, level + k + 1)]
+    log(f"{net}: creating {len(hosts)} + {len(conts)} network namespaces (not timed)")
+    netns_batch(hosts)
+    netns_batch(conts)
+    bridge, octet, m = ATT_NETS[net]
+    confs = {}
+    for level in ATTACHED:
+        if not masq:
+            setup_floor(hostns("floor", spaces[level]))
+        for p in PLUGINS:   # a store of its own per level
+            confs[(level, p)] = os.path.join(SB, "conf", f"{p}-{net}-{level}.json")
+            write_conf(p, net, bridge, octet, m, path=confs[(level, p)], data=f"data-{p}-{spaces[level]}")
+    for level in ATTACHED:
+        if level:
+            fill = [line(0, f"{tagbase}-fill/{p}", "ADD", p, i, net, space=spaces[level], conf=confs.get((level, p)))
+                    for i in range(1, level + 1) for p in plugins]
+            log(f"{net}: attaching {level} containers per plugin (not timed)")
+            run_plan(f"{tagbase}-fill{level}", fill)
+    if "attached" in PHASES:
+        lines = []
+        for j in range(1, k + 1):
+            for level in rotate(ATTACHED, j):
+                tag, space, i = f"{tagbase}{level}", spaces[level], level + j
+                order = rotate(plugins, j)
+                res = lambda p: os.path.join(SB, "res", f"{space}-{p}-{i}.json")
+                for p in order:
+                    lines.append(line(0, f"{tag}/{p}", "ADD", p, i, net, save=res(p) if p != "floor" else "-",
+                                      space=space, conf=confs.get((level, p))))
+                for p in order:
+                    if p != "floor":
+                        lines.append(line(0, f"{tag}/{p}", "CHECK", p, i, net, prev=res(p), space=space,
+                                          conf=confs[(level, p)]))
+                for p in order:
+                    lines.append(line(0, f"{tag}/{p}", "DEL", p, i, net, space=space, conf=confs.get((level, p))))
+        log(f"{net}: N = {', '.join(map(str, ATTACHED))} attached, {k} x ADD/CHECK/DEL per plugin and N, interleaved")
+        run_plan(tagbase, lines)
+    top = max(ATTACHED)
+    if not masq and "gc" in PHASES:
+        phase_gc(spaces[top], net, top, confs[(top, "cv")])
+    log(f"{net}: deleting its namespaces")
+    teardown(hosts, conts, f"{spaces[top]}{PREFIX['cv']}1")
+
+
+def phase_gc(space, net, top, cv_conf):
+    """GC with `top` attachments: once with every one of them valid, then with GC_STALE not listed."""
+    stale = min(GC_STALE, top)
+    keep = top - stale
+    with open(cv_conf) as f:
+        data_dir = json.load(f)["ipam"]["dataDir"]
+
+    def gc_conf(valid_upto, name):
+        write_conf("cv", net, *ATT_NETS[net], path=os.path.join(SB, "gc", f"{name}.json"), version="1.1.0", extra={
+            "cni.dev/valid-attachments": [{"containerID": f"c{i}", "ifname": "eth0"} for i in range(1, valid_upto + 1)]},
+            data=os.path.relpath(data_dir, SB))
+        with open(os.path.join(SB, "gc", f"{name}.floor"), "w") as f:
+            f.write("".join(f"vf{i}\n" for i in range(1, valid_upto + 1)))
+
+    gc_conf(top, "all")
+    gc_conf(keep, "some")
+
+    def gc_line(label, conf_name, mode=None):
+        if mode:
+            return line(0, label, "GC", "floor", None, space=space, extra_env=(
+                f"FLOOR_GC_PREFIX=vf,FLOOR_GC_MODE={mode},FLOOR_GC_VALID={os.path.join(SB, 'gc', conf_name + '.floor')}"))
+        return line(0, label, "GC", "cv", None, net, space=space, conf=os.path.join(SB, "gc", conf_name + ".json"))
+
+    def refill(plugin):
+        return [line(0, f"gc-refill/{plugin}", "ADD", plugin, i, net, space=space, conf=cv_conf if plugin == "cv" else None)
+                for i in range(keep + 1, top + 1)]
+
+    lines = [gc_line("gc0/cv", "all"), gc_line("gc0/floor", "all", "each")]
+    for rep in range(GC_REPS):
+        if rep:
+            lines += refill("cv") + refill("floor")
+        lines.append(gc_line("gcstale/cv", "some"))
+        lines.append(gc_line("gcstale/floor", "some", "each"))
+        lines += refill("floor")
+        lines.append(gc_line("gcstale-group/floor", "some", "group"))
+    log(f"gc: {top} attached, GC with none stale, then {stale} stale (x{GC_REPS})")
+    run_plan("gc", lines)
 
 
 # ---- report ------------------------------------------------------------------------------------------
@@ -400,6 +545,144 @@ def report():
     return "\n".join(rows), "\n".join(mem), notes
 
 
+def p50(label, cmd, q=.5):
+    s = stats(select(label, cmd))
+    return None if s is None else (s["p50"] if q == .5 else s["p99"])
+
+
+def report_attached():
+    """One table: each verb at each N, ratio to the same plugin's own N = 0 (and to the reference, the floor)."""
+    if "attached" not in PHASES:
+        return "", []
+    rows = ["| benchmark | plugin | N attached | n | fail | p50 ms | p90 ms | p99 ms | CPU p50 ms | ×own N=0 p50 "
+            "| ×own N=0 p99 | ×ref p50 | ×floor p50 |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    notes = []
+    for tagbase, mode in (("att", ""), ("attm", "ipMasq ")):
+        for cmd in ("ADD", "CHECK", "DEL"):
+            for level in ATTACHED:
+                tag = f"{tagbase}{level}"
+                floor = p50(f"{tag}/floor", cmd) if cmd != "CHECK" else None
+                if tagbase == "attm" and cmd != "CHECK":   # the floor installs no NAT: the plain floor at this N
+                    floor = p50(f"att{level}/floor", cmd)
+                ref = stats(select(f"{tag}/ref", cmd))
+                for p in ("ref", "cv", "floor"):
+                    rs = select(f"{tag}/{p}", cmd)
+                    if not rs:
+                        continue
+                    st, base = stats(rs), stats(select(f"{tagbase}0/{p}", cmd))
+                    fails = sum(1 for r in rs if r["rc"])
+                    if fails:
+                        notes.append(f"{mode}{cmd} at N={level}, {NAMES[p]}: {fails} of {len(rs)} calls failed "
+                                     f"(first error: {ERRORS.get((f'{tag}/{p}', cmd), '')[:160]}).")
+                    if st is None:
+                        rows.append(f"| {mode}{cmd} | {NAMES[p]} | {level:,} | {len(rs)} | **{fails}** | failed | | | | | | | |")
+                        continue
+                    own = ratio(st["p50"], base["p50"]) if base else "—"
+                    own99 = ratio(st["p99"], base["p99"]) if base else "—"
+                    rr = ratio(st["p50"], ref["p50"]) if p == "cv" and ref else "—"
+                    rows.append(f"| {mode}{cmd} | {NAMES[p]} | {level:,} | {len(rs)} | {f'**{fails}**' if fails else 0} "
+                                f"| {ms(st['p50'])} | {ms(st['p90'])} | {ms(st['p99'])} | {ms(st['cpu'])} | {own} | {own99} "
+                                f"| {rr} | {ratio(st['p50'], floor)} |")
+                    if p == "floor":
+                        k, kb = stats(rs, key="extra"), stats(select(f"{tagbase}0/{p}", cmd), key="extra")
+                        if k:
+                            rows.append(f"| {mode}{cmd} | floor, in-process (kernel) | {level:,} | {k['n']} | | {ms(k['p50'])} "
+                                        f"| {ms(k['p90'])} | {ms(k['p99'])} | | {ratio(k['p50'], kb['p50'] if kb else None)} "
+                                        f"| {ratio(k['p99'], kb['p99'] if kb else None)} | | {ratio(k['p50'], floor)} |")
+    fills = [r for r in RESULTS if r["label"].startswith(("att-fill/", "attm-fill/")) and r["rc"]]
+    if fills:
+        notes.append(f"{len(fills)} of the untimed ADDs that attach the N containers failed: those levels hold fewer.")
+    notes.append("attached rows: N containers were attached by the plugin itself beforehand (its store, and with ipMasq "
+                 "its firewall state, hold N entries); the plugins and the floor then take turns at ADD, CHECK and DEL "
+                 "of one more container, so the bridge has N + 1 ports at most. ×own N=0 divides by the same plugin's "
+                 "figure with no container attached; ipMasq rows' ×floor is against the plain floor at the same N.")
+    return "\n".join(rows), notes
+
+
+def report_gc():
+    if "gc" not in PHASES:
+        return "", []
+    top, stale = max(ATTACHED), min(GC_STALE, max(ATTACHED))
+    rows = ["| benchmark | client | n | fail | wall p50 ms | wall max ms | CPU p50 ms | ×floor p50 |",
+            "|---|---|---:|---:|---:|---:|---:|---:|"]
+    floor_each = {t: p50(f"{t}/floor", "GC") for t in ("gc0", "gcstale")}
+    for t, what in (("gc0", f"GC, {top:,} attached, none stale"), ("gcstale", f"GC, {top:,} attached, {stale:,} stale")):
+        for label, who in ((f"{t}/cv", "cniveth"), (f"{t}/floor", "floor, one RTM_DELLINK each"),
+                           (f"{t}-group/floor", "floor, one RTM_DELLINK by IFLA_GROUP")):
+            rs = select(label, "GC")
+            if not rs:
+                continue
+            st = stats(rs)
+            fails = sum(1 for r in rs if r["rc"])
+            if st is None:
+                rows.append(f"| {what} | {who} | {len(rs)} | **{fails}** | failed: {ERRORS.get((label, 'GC'), '')[:90]} | | | |")
+                continue
+            rows.append(f"| {what} | {who} | {len(rs)} | {f'**{fails}**' if fails else 0} | {ms(st['p50'])} "
+                        f"| {ms(max(r['wall'] for r in rs if r['rc'] == 0))} | {ms(st['cpu'])} | {ratio(st['p50'], floor_each[t])} |")
+    notes = ["GC rows: cniveth gets cniVersion 1.1.0 and cni.dev/valid-attachments listing every attached container "
+             f"(none stale) or all but {stale:,} of them; the reference (1.1.1) has no GC. The floor does one link dump "
+             "and deletes the stale links, one RTM_DELLINK at a time as cniveth does, or by a fresh link group "
+             "(see docs/BENCHMARKS.md, GC bulk deletion). CPU is the process's own; the kernel's deferred work "
+             "(RCU callbacks) is not in it."]
+    return "\n".join(rows), notes
+
+
+def report_targets():
+    """Issue 16's targets, each with this run's figure."""
+    def r(a, b):
+        return a / b if a is not None and b else None
+
+    def fmt(x):
+        return "—" if x is None else f"{x:.2f}×"
+
+    out = ["| target | goal | this run | holds |", "|---|---|---|:-:|"]
+
+    def row(name, goal, values, oks):
+        held = "—" if any(o is None for o in oks) else ("✓" if all(oks) else "✗")
+        out.append(f"| {name} | {goal} | {values} | {held} |")
+
+    def le(x, lim):
+        return None if x is None else x <= lim
+
+    a_ref, a_fl = r(p50("plain/cv", "ADD"), p50("plain/ref", "ADD")), r(p50("plain/cv", "ADD"), p50("plain/floor", "ADD"))
+    row("ADD p50 ×ref / ×floor", "≤0.30× / ≤1.8×", f"{fmt(a_ref)} / {fmt(a_fl)}", [le(a_ref, .30), le(a_fl, 1.8)])
+    c_ref = r(p50("plain/cv", "CHECK"), p50("plain/ref", "CHECK"))
+    row("CHECK p50 ×ref", "≤0.25×", fmt(c_ref), [le(c_ref, .25)])
+    d_ref, d_fl = r(p50("plain/cv", "DEL"), p50("plain/ref", "DEL")), r(p50("plain/cv", "DEL"), p50("plain/floor", "DEL"))
+    row("DEL p50 ×ref / ×floor", "≤0.8× / ≤1.1×", f"{fmt(d_ref)} / {fmt(d_fl)}", [le(d_ref, .8), le(d_fl, 1.1)])
+    m_add, m_del = r(p50("masq/cv", "ADD"), p50("masq/ref", "ADD")), r(p50("masq/cv", "DEL"), p50("masq/ref", "DEL"))
+    row("ipMasq ADD / DEL p50 ×ref", "≤0.12× / ≤0.35×", f"{fmt(m_add)} / {fmt(m_del)}", [le(m_add, .12), le(m_del, .35)])
+    b = 64 if 64 in BURSTS else (BURSTS[0] if BURSTS else None)
+    b99 = r(p50(f"burst{b}/cv", "ADD", .99), p50(f"burst{b}/ref", "ADD", .99)) if b else None
+    row(f"burst of {b} ADDs: p99 per ADD ×ref", "≤0.45×", fmt(b99), [le(b99, .45)])
+    if SCALE and "scale" in PHASES:
+        c = max(SCALE)
+        sa = r(p50(f"scale{c}/cv", "ADD"), p50(f"scale{c}-empty/cv", "ADD"))
+        sd = r(p50(f"scale{c}/cv", "DEL"), p50(f"scale{c}-empty/cv", "DEL"))
+        row(f"{c:,} reservations: ADD / DEL p50 × empty store", "≤1.2×", f"{fmt(sa)} / {fmt(sd)}", [le(sa, 1.2), le(sd, 1.2)])
+    else:
+        row("reservations: ADD / DEL × empty store", "≤1.2×", "not measured", [None])
+    top = max(ATTACHED)
+    if "attached" in PHASES and top:
+        g = {p: r(p50(f"att{top}/{p}", "ADD"), p50(f"att0/{p}", "ADD")) for p in ("cv", "ref", "floor")}
+        lim = g["floor"] * 1.2 if g["floor"] else None
+        row(f"ADD with {top:,} containers attached, × its own time with none", "≤ the floor's growth × 1.2",
+            f"{fmt(g['cv'])} (floor {fmt(g['floor'])}, so ≤{fmt(lim)}; reference {fmt(g['ref'])})",
+            [None if lim is None or g["cv"] is None else g["cv"] <= lim])
+    else:
+        row("ADD with containers attached, × none", "≤ the floor's growth × 1.2", "not measured", [None])
+    if "gc" in PHASES:
+        st = stats(select("gcstale/cv", "GC"))
+        stale = min(GC_STALE, top)
+        row(f"GC removing {stale:,} stale attachments of {top:,}", "≤1.5 s wall",
+            f"{st['p50'] / 1e9:.2f} s wall, {st['cpu'] / 1e9:.2f} s CPU" if st else "failed",
+            [None if st is None else st["p50"] <= 1.5e9])
+    else:
+        row("GC removing stale attachments", "≤1.5 s wall", "not measured", [None])
+    return "\n".join(out)
+
+
 def machine():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     mem = next((l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal")), "0")
@@ -408,7 +691,7 @@ def machine():
     return (f"- machine: {os.cpu_count()} CPUs ({cpu}), {int(mem) / 1024 / 1024:.1f} GiB RAM, kernel {platform.release()}\n"
             f"- load average at start: {os.environ.get('BENCH_LOADAVG', '?')}\n"
             f"- reference: containernetworking-plugins {ref_ver} ({REF_DIR}/bridge + host-local, iptables for ipMasq)\n"
-            f"- cniveth: {os.environ.get('BENCH_GIT', '?')}")
+            f"- cniveth: {os.environ.get('BENCH_GIT', '?')}; measured binary: {os.environ.get('BENCH_BINARY_INFO', CNIVETH)}")
 
 
 def main():
@@ -431,16 +714,31 @@ def main():
         phase_scale()
     if "burst" in PHASES:
         phase_burst()
+    if "attached" in PHASES or "gc" in PHASES:
+        if max(ATTACHED) + 1 > BRIDGE_MAX_PORTS:
+            sys.exit(f"BENCH_ATTACHED: a bridge holds at most {BRIDGE_MAX_PORTS} ports (N + 1 are needed)")
+        phase_attached(False)
+        if "attached" in PHASES:
+            phase_attached(True)
     table, mem, notes = report()
+    att, att_notes = report_attached()
+    gc, gc_notes = report_gc()
+    targets = report_targets()
     knobs = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items())
                      if k.startswith("BENCH_") and k in os.environ.get("BENCH_USER_KNOBS", "").split()
                      and k not in ("BENCH_NOTE", "BENCH_RAW", "BENCH_DOCS"))
     command = (knobs + " " if knobs else "") + "make bench"
     note = os.environ.get("BENCH_NOTE", "")
+    elapsed = datetime.datetime.now(datetime.timezone.utc) - started
+    bullets = lambda ns: "".join(f"- {n}\n" for n in ns)
     text = ((f"**{note}**\n\n" if note else "") +
-            f"Run {started:%Y-%m-%d %H:%M} UTC, command: `{command}` "
-            f"(n={N} sequential containers per plugin, scale n={min(SCALE_N, N)}, bursts {BURSTS} × {BURST_REPS}).\n\n"
-            f"{machine()}\n\n{table}\n\n" + "".join(f"- {n}\n" for n in notes) + f"\n{mem}\n")
+            f"Run {started:%Y-%m-%d %H:%M} UTC, {elapsed.total_seconds() / 60:.1f} min, command: `{command}` "
+            f"(n={N} sequential containers per plugin, scale n={min(SCALE_N, N)}, bursts {BURSTS} × {BURST_REPS}, "
+            f"attached N={ATTACHED} × {ATTACHED_N}, GC {min(GC_STALE, max(ATTACHED))} stale of {max(ATTACHED)} × {GC_REPS}).\n\n"
+            f"{machine()}\n\n### Targets (issue 16)\n\n{targets}\n\n### Per call\n\n{table}\n\n" + bullets(notes) +
+            (f"\n### With N containers already attached\n\n{att}\n\n" + bullets(att_notes) if att else "") +
+            (f"\n### GC\n\n{gc}\n\n" + bullets(gc_notes) if gc else "") +
+            f"\n### Memory and size\n\n{mem}\n")
     print(text)
     with open(os.path.join(WORK, "results.md"), "w") as f:
         f.write(text)

@@ -206,6 +206,12 @@ static void run_burst(struct call *cs, int n) {
 int main(int argc, char **argv) {
     if (argc != 2) { fprintf(stderr, "usage: driver PLAN > results\n"); return 2; }
     signal(SIGPIPE, SIG_IGN);
+    // a burst holds three memfds per call open at once: allow as many as the hard limit does
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
     FILE *in = fopen(argv[1], "r");
     if (!in) die(argv[1]);
     static struct call burst[MAXBURST];
