@@ -38,6 +38,29 @@ teardown() { basic_teardown; }
   assert_json "$(in_ns "$C1" ip -j route show default)" '.[0].gateway' 10.99.0.1
   [ "$(in_ns "$C1" cat /proc/sys/net/ipv4/conf/eth0/arp_notify)" = 1 ] || fail "arp_notify not set"
   [ "$(in_host cat /proc/sys/net/ipv4/ip_forward)" = 1 ] || fail "ip_forward not enabled"
+  # the port has no IPv6 of its own (the bridge keeps the gateway; container IPv6 is layer 2)
+  [ "$(in_host cat /proc/sys/net/ipv6/conf/"$hostveth"/disable_ipv6)" = 1 ] || fail "IPv6 left on the host veth"
+  assert_json "$(in_host ip -j addr show "$hostveth")" '[.[0].addr_info[] | select(.family=="inet6")] | length' 0
+}
+
+@test "a bridge with the kernel's 1,023 ports: ADD fails naming the limit and the way out, leaves nothing; STATUS is 50 until a port goes" {
+  new_container C1; new_container C2
+  local conf; conf=$(bridge_conf 1.1.0)
+  run_plugin ADD c1 "$C1" eth0 "$conf"; assert_status 0
+  # 1,022 more ports (plain veth pairs in the host) fill the bridge
+  local i
+  for i in $(seq 1 1022); do echo "link add f$i master cnitest0 type veth peer name g$i"; done | in_host ip -batch -
+  [ "$(in_host ip -j link show master cnitest0 | jq length)" = 1023 ] || fail "the bridge did not fill"
+  run_plugin STATUS "" "" "" "$conf"; assert_cni_error 50
+  assert_match "$(jq -r .msg <<<"$output")" 'bridge "cnitest0" is full: it has 1023 ports'
+  run_plugin ADD c2 "$C2" eth0 "$conf"; assert_cni_error 999
+  assert_match "$(jq -r .msg <<<"$output")" 'bridge "cnitest0" is full: the kernel allows 1,023 ports per bridge'
+  assert_match "$(jq -r .details <<<"$output")" 'another network with its own "bridge"'
+  [ ! -e "$DATA_DIR/testnet/10.99.0.3" ] || fail "the failed ADD kept its reservation"
+  ! in_ns "$C2" ip link show eth0 2>/dev/null || fail "the failed ADD left the container interface"
+  in_host ip link del f1
+  run_plugin STATUS "" "" "" "$conf"; assert_status 0
+  run_plugin ADD c2 "$C2" eth0 "$conf"; assert_status 0
 }
 
 @test "two containers ping each other and the gateway" {

@@ -39,11 +39,10 @@ internal sealed partial class BridgePlugin
         errors.Try(() =>
         {
             using RouteClient host = RouteClient.Open();
-            foreach (LinkInfo link in host.DumpLinks())
-            {
-                if (link.Kind != "veth" || !HostVeth.IsStale(link.Alias, network, tokens)) continue;
-                errors.Try(() => host.Send(b => b.DeleteLink(link.Index, $"deleting stale veth \"{link.Name}\"", Errno.ENODEV)));
-            }
+            List<LinkInfo> all = host.DumpLinks();
+            bool IsStale(LinkInfo link) => link.Kind == "veth" && HostVeth.IsStale(link.Alias, network, tokens);
+            List<LinkInfo> stale = all.FindAll(IsStale);
+            if (stale.Count > 0) StaleVeths.Remove(host, stale, all, IsStale, errors);
         });
 
         if (conf.MacSpoofChk)

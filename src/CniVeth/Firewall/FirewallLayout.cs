@@ -90,7 +90,11 @@ internal static class FirewallLayout
     /// <summary>"subnet4-1a2b3c4d-demonet": the network's subnets (interval set).</summary>
     public static string SubnetSetName(string network, bool v6) => "subnet" + (v6 ? "6-" : "4-") + Hash8(network) + "-" + Cut(network);
 
-    public static string MasqueradeComment(string network) => $"ipMasq network {network}";
+    public static string MasqueradeComment(string network) => $"ipMasq network {CommentName(network)}";
+
+    /// <summary>The network name as comments carry it: nft(8) keeps comments to 128 bytes and the kernel
+    /// refuses userdata over 256 (ERANGE), while a network name may be longer (a 250-character one failed ADD).</summary>
+    internal static string CommentName(string network) => network.Length <= 64 ? network : network[..61] + "...";
 
     internal static string Hash8(string s) => StableHash.Hex8(s);
 
@@ -108,9 +112,9 @@ internal static class FirewallLayout
     {
         uint type = v6 ? Nft.TYPE_IP6ADDR : Nft.TYPE_IPADDR, len = v6 ? 16u : 4u;
         batch.AddSet(Nft.NFPROTO_INET, TableName, AddrSetName(network, v6), 0, type, len,
-            comment: "ipMasq network " + network + ": container addresses");
+            comment: "ipMasq network " + CommentName(network) + ": container addresses");
         batch.AddSet(Nft.NFPROTO_INET, TableName, SubnetSetName(network, v6), Nft.SET_F_INTERVAL, type, len,
-            comment: "ipMasq network " + network + ": subnets (not masqueraded)");
+            comment: "ipMasq network " + CommentName(network) + ": subnets (not masqueraded)");
     }
 
     public static void DeclareMasqueradeRule(NftBatch batch, string network, bool v6) =>

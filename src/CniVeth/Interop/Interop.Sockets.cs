@@ -32,6 +32,17 @@ internal static partial class Interop
         public static unsafe int SetSockOptInt(SafeFd fd, int level, int name, int value) =>
             LibC.setsockopt(fd.Fd, level, name, &value, (socklen_t)(uint)sizeof(int));
 
+        /// <summary>ioctl SIOCGIFINDEX on any socket: a link's index by name in the socket's namespace, or 0.</summary>
+        public static unsafe int InterfaceIndex(SafeFd fd, string name)
+        {
+            const int IfNameSize = 16, IfReqSize = 40; // struct ifreq on 64-bit Linux: name, then ifr_ifindex
+            byte* ifr = stackalloc byte[IfReqSize];
+            new Span<byte>(ifr, IfReqSize).Clear();
+            if (System.Text.Encoding.UTF8.GetByteCount(name) >= IfNameSize) return 0;
+            System.Text.Encoding.UTF8.GetBytes(name, new Span<byte>(ifr, IfNameSize - 1));
+            return LibC.ioctl(fd.Fd, LibC.SIOCGIFINDEX, ifr) == 0 ? *(int*)(ifr + IfNameSize) : 0;
+        }
+
         public static unsafe nint Send(SafeFd fd, ReadOnlySpan<byte> buffer, int flags)
         {
             fixed (byte* p = buffer) return (nint)(long)LibC.send(fd.Fd, p, (size_t)buffer.Length, flags);

@@ -29,6 +29,13 @@ internal static class Sysctl
         if (Read(key) != value) Write(key, value);
     }
 
+    /// <summary>Write, ignoring failure (a key that does not exist here, e.g. IPv6 turned off at boot).</summary>
+    public static void TryWrite(string key, string value)
+    {
+        try { Write(key, value); }
+        catch (IOException) { }
+    }
+
     /// <summary>Ensure, ignoring failure (for settings that only refine behaviour).</summary>
     public static void TryEnsure(string key, string value)
     {

@@ -190,6 +190,9 @@ internal sealed class NetlinkSocket : IDisposable
         }
     }
 
+    /// <summary>A link's index by name (SIOCGIFINDEX on this socket), 0 when there is none.</summary>
+    public int InterfaceIndex(string name) => Interop.Libc.InterfaceIndex(_fd, name);
+
     public void Dispose() => _fd.Dispose();
 
     /// <summary>Numbers messages [from, to) with consecutive sequence numbers and sends them in one send;

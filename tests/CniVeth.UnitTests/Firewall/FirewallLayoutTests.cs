@@ -356,4 +356,15 @@ public class FirewallLayoutTests
     [InlineData("02:00:00:00:00:0g")]
     [InlineData("")]
     public void BadMacRejected(string mac) => Assert.Throws<ArgumentException>(() => FirewallLayout.ParseMac(mac));
+
+    [Fact]
+    public void CommentsCarryLongNetworkNamesCutSoUserdataStaysInTheKernelsLimit()
+    {
+        string name = new('n', 250);
+        string cut = FirewallLayout.CommentName(name);
+        Assert.Equal(64, cut.Length);
+        Assert.EndsWith("...", cut);
+        Assert.Equal("demonet", FirewallLayout.CommentName("demonet"));
+        Assert.True(FirewallLayout.MasqueradeComment(name).Length <= 128); // nft(8)'s limit for comments
+    }
 }

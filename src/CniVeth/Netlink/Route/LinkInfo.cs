@@ -17,6 +17,8 @@ internal sealed class LinkInfo
     /// <summary>IFLA_LINK: for a veth, the peer's index (in the peer's namespace).</summary>
     public int LinkIndex { get; init; }
     public byte OperState { get; init; }
+    /// <summary>IFLA_GROUP: the link group (0 unless an administrator or GC set one).</summary>
+    public uint Group { get; init; }
     public string? Alias { get; init; }
     public bool HasLinkNetNsId { get; init; }
     /// <summary>A bridge: whether it filters by VLAN (IFLA_BR_VLAN_FILTERING).</summary>
@@ -40,6 +42,7 @@ internal sealed class LinkInfo
         byte[]? mac = null;
         int mtu = 0, master = 0, link = 0;
         byte oper = 0;
+        uint group = 0;
         bool netnsid = false, vlanFiltering = false, vlanAvailable = false;
         while (r.Next(out ushort type, out ReadOnlySpan<byte> v))
         {
@@ -51,6 +54,7 @@ internal sealed class LinkInfo
                 case Rtnl.IFLA_MASTER: master = (int)AttributeReader.U32(v); break;
                 case Rtnl.IFLA_LINK: link = (int)AttributeReader.U32(v); break;
                 case Rtnl.IFLA_OPERSTATE: oper = AttributeReader.U8(v); break;
+                case Rtnl.IFLA_GROUP: group = AttributeReader.U32(v); break;
                 case Rtnl.IFLA_IFALIAS: alias = AttributeReader.String(v); break;
                 case Rtnl.IFLA_LINK_NETNSID: netnsid = true; break;
                 case Rtnl.IFLA_LINKINFO:
@@ -68,7 +72,7 @@ internal sealed class LinkInfo
         return new LinkInfo
         {
             Index = ifi.Index, Name = name, Kind = kind, SlaveKind = slaveKind, Mac = mac, Mtu = mtu,
-            Flags = ifi.Flags, MasterIndex = master, LinkIndex = link, OperState = oper, Alias = alias,
+            Flags = ifi.Flags, MasterIndex = master, LinkIndex = link, OperState = oper, Group = group, Alias = alias,
             HasLinkNetNsId = netnsid, VlanFiltering = vlanFiltering, VlanFilteringAvailable = vlanAvailable,
         };
     }

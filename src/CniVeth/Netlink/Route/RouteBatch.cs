@@ -44,6 +44,12 @@ internal sealed class RouteBatch(NetlinkSocket socket)
         return _batch.Record(description, tolerated);
     }
 
+    public NetlinkOp DeleteLinkGroup(uint group, string description, params int[] tolerated)
+    {
+        RouteRequests.DelLinkGroup(_batch.Messages, group);
+        return _batch.Record(description, tolerated);
+    }
+
     public NetlinkOp DeleteLink(string name, string description, params int[] tolerated)
     {
         RouteRequests.DelLink(_batch.Messages, name);

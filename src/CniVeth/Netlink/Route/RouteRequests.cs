@@ -71,7 +71,7 @@ internal static class RouteRequests
         b.EndNested().EndNested().EndNested().EndMessage();
     }
 
-    /// <summary>RTM_NEWLINK on an existing link: flags, alias, MAC, IPv4 arp_notify (what the change leaves
+    /// <summary>RTM_NEWLINK on an existing link: flags, alias, MAC, link group, IPv4 arp_notify (what the change leaves
     /// null/false is unchanged).</summary>
     public static void SetLink(NetlinkMessageBuilder b, int index, LinkChange change)
     {
@@ -81,6 +81,7 @@ internal static class RouteRequests
         b.BeginMessage(Rtnl.RTM_NEWLINK, Nl.F_ACK).Struct(info);
         if (change.Alias is not null) b.String(Rtnl.IFLA_IFALIAS, change.Alias);
         if (change.Mac is not null) b.Attr(Rtnl.IFLA_ADDRESS, change.Mac);
+        if (change.Group is uint g) b.U32(Rtnl.IFLA_GROUP, g);
         if (change.ArpNotify)
         {
             Span<byte> one = [1, 0, 0, 0];
@@ -137,6 +138,11 @@ internal static class RouteRequests
 
     public static void DelLink(NetlinkMessageBuilder b, int index) =>
         b.BeginMessage(Rtnl.RTM_DELLINK, Nl.F_ACK).Struct(new IfInfoMsg { Index = index }).EndMessage();
+
+    /// <summary>Every link of a link group in one request: the kernel unregisters them together, so they
+    /// share one set of RCU waits instead of one per link (rtnl_group_dellink, kernel 3.x+).</summary>
+    public static void DelLinkGroup(NetlinkMessageBuilder b, uint group) =>
+        b.BeginMessage(Rtnl.RTM_DELLINK, Nl.F_ACK).Struct(new IfInfoMsg()).U32(Rtnl.IFLA_GROUP, group).EndMessage();
 
     public static void DelLink(NetlinkMessageBuilder b, string name) =>
         b.BeginMessage(Rtnl.RTM_DELLINK, Nl.F_ACK).Struct(new IfInfoMsg()).String(Rtnl.IFLA_IFNAME, name).EndMessage();
@@ -207,7 +213,7 @@ internal readonly record struct PortVlan(ushort First, ushort Last, ushort Flags
 
 /// <summary>What RTM_NEWLINK changes on an existing link; null/false members are left as they are.</summary>
 internal readonly record struct LinkChange(bool? Up = null, bool? Promiscuous = null, string? Alias = null,
-    byte[]? Mac = null, bool ArpNotify = false);
+    byte[]? Mac = null, bool ArpNotify = false, uint? Group = null);
 
 /// <summary>A route as the kernel takes it (not a CNI result route): the gateway is the next hop actually
 /// used, null for a link-scope route.</summary>

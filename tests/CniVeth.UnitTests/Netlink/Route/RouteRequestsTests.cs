@@ -34,6 +34,30 @@ public class RouteRequestsTests
     }
 
     [Fact]
+    public void GroupDeleteIsOneDelLinkWithoutIndexCarryingTheGroup()
+    {
+        var b = new NetlinkMessageBuilder();
+        RouteRequests.DelLinkGroup(b, 0x1abcd);
+        Assert.Equal(
+            "28000000" + "1100" + "0500" + "00000000" + "00000000" +   // RTM_DELLINK, REQUEST|ACK
+            "00000000" + "00000000" + "00000000" + "00000000" +         // ifinfomsg: index 0 (the group decides)
+            "0800" + "1b00" + "cdab0100",                               // IFLA_GROUP 0x1abcd
+            Hex(b.Span));
+    }
+
+    [Fact]
+    public void SettingTheGroupOfALinkChangesNothingElse()
+    {
+        var b = new NetlinkMessageBuilder();
+        RouteRequests.SetLink(b, 9, new LinkChange(Group: 0x10001));
+        Assert.Equal(
+            "28000000" + "1000" + "0500" + "00000000" + "00000000" +   // RTM_NEWLINK, REQUEST|ACK
+            "00000000" + "09000000" + "00000000" + "00000000" +         // index 9, no flag changes
+            "0800" + "1b00" + "01000100",                               // IFLA_GROUP
+            Hex(b.Span));
+    }
+
+    [Fact]
     public void GatewayAddressOnBridgeIsExclusiveWithBroadcast()
     {
         var b = new NetlinkMessageBuilder();
@@ -114,7 +138,7 @@ public class RouteRequestsTests
          .String(Rtnl.IFLA_IFNAME, "veth0a0b0c0d")
          .Attr(Rtnl.IFLA_ADDRESS, new byte[] { 0x02, 0x42, 0xac, 0x11, 0x00, 0x02 })
          .U32(Rtnl.IFLA_MTU, 1500).U32(Rtnl.IFLA_MASTER, 3).U32(Rtnl.IFLA_LINK, 2).U8(Rtnl.IFLA_OPERSTATE, 6)
-         .String(Rtnl.IFLA_IFALIAS, "cniveth net c1 eth0")
+         .String(Rtnl.IFLA_IFALIAS, "cniveth net c1 eth0").U32(Rtnl.IFLA_GROUP, 0x10005)
          .BeginNested(Rtnl.IFLA_LINKINFO).String(Rtnl.IFLA_INFO_KIND, "veth").EndNested().EndMessage();
         LinkInfo l = LinkInfo.Parse(b.Span);
         Assert.Equal(12, l.Index);
@@ -126,6 +150,7 @@ public class RouteRequestsTests
         Assert.Equal(Rtnl.IF_OPER_UP, l.OperState);
         Assert.True(l.IsUp);
         Assert.Equal("cniveth net c1 eth0", l.Alias);
+        Assert.Equal(0x10005u, l.Group);
     }
 
     [Fact]
