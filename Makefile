@@ -40,12 +40,13 @@ unit-test: deps
 integration-test: build deps
 	bash tests/integration/run.sh
 
-test: unit-test integration-test
+# The VM suites run last: they are the slowest, and the host's own results come first.
+test: unit-test integration-test vm-test
 
 # The kernel-facing suites again, in a qemu VM booted from Debian 12's stock kernel (tests/vm/run.sh):
 # bridge VLAN filtering and nf_tables as kernels before 6.5 have them. Fails when qemu cannot run;
 # VM_TESTS=skip skips it with a notice. VM_ACCEL=kvm where hardware virtualisation works.
-VM_SUITES ?= 30-datapath 40-options 50-firewall
+VM_SUITES ?= 30-datapath 40-options 45-vlan-bridges 50-firewall
 vm-test: build deps
 	bash tests/vm/run.sh $(VM_SUITES)
 

@@ -2,7 +2,7 @@
 # Runs black-box suites (tests/integration/NN-x.bats) in a VM booted from Debian 12's stock kernel, to test
 # what this machine's own kernel cannot show (bridge VLAN filtering, nf_tables of kernels before 6.5).
 # Usage: tests/vm/run.sh [SUITE ...]   SUITE: 40-options, 40-options.bats or tests/integration/40-options.bats
-#                                      (default: $VM_SUITES, else 30-datapath 40-options 50-firewall)
+#                                      (default: $VM_SUITES, else 30-datapath 40-options 45-vlan-bridges 50-firewall)
 #        tests/vm/run.sh --exec 'COMMAND'  runs one bash command in the guest instead (from the repo's
 #                                      root, in the same sandbox as the suites), e.g. to try nft or bridge
 # Environment:
@@ -33,7 +33,7 @@ fi
 exec_cmd=""
 if [ "${1:-}" = --exec ]; then exec_cmd=${2:?--exec needs a command}; set -- exec; fi
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || read -r -a suites <<<"${VM_SUITES:-30-datapath 40-options 50-firewall}"
+[ ${#suites[@]} -gt 0 ] || read -r -a suites <<<"${VM_SUITES:-30-datapath 40-options 45-vlan-bridges 50-firewall}"
 for i in "${!suites[@]}"; do
   s=${suites[$i]##*/}; s=${s%.bats}; suites[$i]=$s
   [ -n "$exec_cmd" ] || [ -f "$repo/tests/integration/$s.bats" ] || die "no such suite: tests/integration/$s.bats"
