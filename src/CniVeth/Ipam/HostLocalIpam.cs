@@ -64,9 +64,13 @@ internal sealed class HostLocalIpam(StoreOptions options) : IIpam
         }
         // Reference rule: files in the legacy id-only format are released only when nothing matched.
         var held = store.AddressesOf(owner);
-        if (held.Count == 0) owner = owner with { IfName = null };
-        beforeRelease?.Invoke(new ReleaseScope(held.Count > 0 ? held : store.AddressesOf(owner), a => !store.IsTaken(a)));
-        return store.ReleaseAll(owner);
+        if (held.Count == 0)
+        {
+            owner = owner with { IfName = null };
+            held = store.AddressesOf(owner);
+        }
+        beforeRelease?.Invoke(new ReleaseScope(held, a => !store.IsTaken(a)));
+        return store.ReleaseAll(owner, held);
     }
 
     public void Check(CniRequest request)

@@ -199,23 +199,27 @@ internal sealed class HostLocalStore : IDisposable
         return held;
     }
 
-    /// <summary>Releases everything one owner holds; returns what was released. An address whose file
-    /// cannot be read or removed stays listed, and the first such error is thrown after the others were
+    /// <summary>Releases everything one owner holds; returns what was released.</summary>
+    public List<IPAddress> ReleaseAll(ReservationOwner owner) => ReleaseAll(owner, AddressesOf(owner));
+
+    /// <summary>Releases <paramref name="held"/>: what AddressesOf(owner) returned earlier in this call (the
+    /// store lock is held throughout, so it is still true; DEL reads it once for its firewall step and
+    /// once here otherwise). The owner's index entries become what could not be removed. An address whose
+    /// file cannot be removed stays listed, and the first such error is thrown after the others were
     /// released (a retried DEL finishes the job).</summary>
-    public List<IPAddress> ReleaseAll(ReservationOwner owner)
+    public List<IPAddress> ReleaseAll(ReservationOwner owner, IReadOnlyList<IPAddress> held)
     {
         Writable();
         var released = new List<IPAddress>();
-        var listed = Listed(owner);
-        if (listed.Count == 0) return released;
+        if (held.Count == 0 && Listed(owner).Count == 0) return released;
         var kept = new List<IPAddress>();
         StoreException? failure = null;
         _mutating = true;
-        foreach (var address in listed)
+        foreach (var address in held)
         {
             try
             {
-                if (OwnerOf(address) == owner && _dir.Unlink(FileName(address))) released.Add(address);
+                if (_dir.Unlink(FileName(address))) released.Add(address);
             }
             catch (StoreException e)
             {

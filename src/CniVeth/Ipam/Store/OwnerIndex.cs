@@ -36,6 +36,10 @@ internal sealed class OwnerIndex(StoreDirectory? owners, StoreDirectory? scratch
     private const int MaxBucketBytes = 4 << 20;
 
     private Dictionary<string, List<IPAddress>>? _memory;
+    /// <summary>The bucket read last and its lines. A call holds the store lock throughout and every bucket
+    /// write goes through this class, so a bucket read once stays true until we write it: ADD and DEL read
+    /// the owner's bucket to look up and again to update it.</summary>
+    private (string Bucket, string[] Lines)? _lastRead;
 
     private bool Writable => owners is not null && scratch is not null;
 
@@ -107,6 +111,7 @@ internal sealed class OwnerIndex(StoreDirectory? owners, StoreDirectory? scratch
     public void Rebuild(IReadOnlyList<(IPAddress Address, ReservationOwner Owner)> reservations)
     {
         _memory = null;
+        _lastRead = null;
         WriteFailed = false;
         if (Writable)
         {
@@ -141,6 +146,7 @@ internal sealed class OwnerIndex(StoreDirectory? owners, StoreDirectory? scratch
 
     private void WriteBucket(string bucket, string body, bool replace)
     {
+        _lastRead = null; // whether or not the write below succeeds, the disk is read again next time
         if (body.Length == 0)
         {
             owners!.RemoveAny(bucket);
@@ -159,6 +165,14 @@ internal sealed class OwnerIndex(StoreDirectory? owners, StoreDirectory? scratch
     /// <summary>The lines of a bucket after its header; none when the bucket does not exist.</summary>
     /// <exception cref="IndexDamagedException">It is not a bucket we wrote.</exception>
     private string[] ReadBucket(string bucket)
+    {
+        if (_lastRead is { } last && last.Bucket == bucket) return last.Lines;
+        string[] lines = ReadBucketFile(bucket);
+        _lastRead = (bucket, lines);
+        return lines;
+    }
+
+    private string[] ReadBucketFile(string bucket)
     {
         StoreFile file = owners!.Read(bucket, MaxBucketBytes);
         if (file.Kind == EntryKind.Missing) return [];

@@ -45,9 +45,16 @@ internal sealed class StoreDirectory : IDisposable
     /// and not created.</summary>
     public static StoreDirectory? Open(SafeFd parent, string name, string displayPath, bool create)
     {
-        if (create && MkdirAt(parent, name, DirMode) != 0 && Errno.Last != Errno.EEXIST)
-            throw IoError($"cannot create directory {displayPath}");
+        // Opened first: it exists on every call but the first, and a mkdir that fails with EEXIST is a
+        // system call for nothing.
         SafeFd fd = OpenAt(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+        if (fd.IsInvalid && create && Errno.Last == Errno.ENOENT)
+        {
+            fd.Dispose();
+            if (MkdirAt(parent, name, DirMode) != 0 && Errno.Last != Errno.EEXIST)
+                throw IoError($"cannot create directory {displayPath}");
+            fd = OpenAt(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+        }
         if (fd.IsInvalid)
         {
             int errno = Errno.Last;
@@ -62,9 +69,11 @@ internal sealed class StoreDirectory : IDisposable
     /// <summary>Opens an absolute path, creating missing directories (0755) when asked.</summary>
     public static StoreDirectory? OpenPath(string absolutePath, bool create)
     {
-        if (create)
+        SafeFd fd = Interop.Libc.Open(absolutePath, O_RDONLY | O_DIRECTORY);
+        if (fd.IsInvalid && create && Errno.Last == Errno.ENOENT)
         {
-            // mkdir -p with 0755 (Directory.CreateDirectory would use 0777 & ~umask).
+            fd.Dispose();
+            // mkdir -p with 0755 (Directory.CreateDirectory would use 0777 & ~umask), only when missing.
             string prefix = "";
             foreach (string part in absolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries))
             {
@@ -72,8 +81,8 @@ internal sealed class StoreDirectory : IDisposable
                 if (MkdirAt(null, prefix, DirMode) != 0 && Errno.Last != Errno.EEXIST)
                     throw IoError($"cannot create directory {prefix}");
             }
+            fd = Interop.Libc.Open(absolutePath, O_RDONLY | O_DIRECTORY);
         }
-        SafeFd fd = Interop.Libc.Open(absolutePath, O_RDONLY | O_DIRECTORY);
         if (fd.IsInvalid)
         {
             if (Errno.Last == Errno.ENOENT && !create) return null;
@@ -215,8 +224,16 @@ internal sealed class StoreDirectory : IDisposable
     /// across power loss is not needed.</summary>
     public void WriteNewFile(string name, string content, bool replace = true, byte[]? tag = null)
     {
-        if (replace) RemoveAny(name);
-        using SafeFd fd = OpenAt(Fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, FileMode);
+        // Created first; what holds the name (a leftover scratch file after a crash, or damage) is removed
+        // only when the exclusive create finds it, instead of an unlink that fails with ENOENT every time.
+        SafeFd fd = OpenAt(Fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, FileMode);
+        if (fd.IsInvalid && replace && Errno.Last == Errno.EEXIST)
+        {
+            fd.Dispose();
+            RemoveAny(name);
+            fd = OpenAt(Fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, FileMode);
+        }
+        using var owned = fd;
         if (fd.IsInvalid) throw IoError($"cannot create {Child(name)}");
         try
         {
