@@ -51,6 +51,16 @@ teardown() { basic_teardown; }
   local i
   for i in $(seq 1 1022); do echo "link add f$i master cnitest0 type veth peer name g$i"; done | in_host ip -batch -
   [ "$(in_host ip -j link show master cnitest0 | jq length)" = 1023 ] || fail "the bridge did not fill"
+  # 2,044 new links queue as many carrier events for the kernel's linkwatch worker; on a slow (emulated)
+  # CPU it takes seconds to get through them, and a port's carrier comes up only behind them. ADD waits
+  # 2.5 s for its port, as the reference does: let the queue drain first (a probe pair comes up last).
+  in_host ip link add probe0 type veth peer name probe1
+  in_host ip link set probe1 up; in_host ip link set probe0 up
+  for i in $(seq 1 300); do
+    [ "$(in_host ip -j link show probe0 | jq -r '.[0].operstate')" = UP ] && break
+    sleep 0.1
+  done
+  in_host ip link del probe0
   run_plugin STATUS "" "" "" "$conf"; assert_cni_error 50
   assert_match "$(jq -r .msg <<<"$output")" 'bridge "cnitest0" is full: it has 1023 ports'
   run_plugin ADD c2 "$C2" eth0 "$conf"; assert_cni_error 999
