@@ -15,7 +15,7 @@ OUT := out
 BIN := $(OUT)/cniveth
 SRC := $(shell find src -name '*.cs' -o -name '*.csproj' -o -name '*.c')
 
-.PHONY: all build deps test unit-test integration-test vm-test demo demo-cluster install install-conf bench soak clean
+.PHONY: all build faults-build deps test unit-test integration-test vm-test demo demo-cluster install install-conf bench soak clean
 
 all: build
 
@@ -29,6 +29,8 @@ $(BIN): $(SRC)
 	@mkdir -p $(OUT)
 	$(DOTNET) publish src/CniVeth/CniVeth.csproj -c Release -r linux-x64 -o $(OUT)/publish -nologo -clp:NoSummary 2>&1 | tee $(OUT)/publish.log
 	@if grep -E '(warning|error) (IL|CS)[0-9]+' $(OUT)/publish.log; then echo "publish produced warnings: failing the build" >&2; exit 1; fi
+	@# glibc's link-time warning for an entry point that loads shared objects: answer it in Native/static_glibc.c
+	@if grep -E 'in statically linked applications requires at runtime' $(OUT)/publish.log; then echo "static link warnings: failing the build" >&2; exit 1; fi
 	@cp $(OUT)/publish/cniveth $(BIN)
 	@ln -sf cniveth $(OUT)/host-local
 	@ls -l $(BIN)
@@ -37,7 +39,20 @@ $(BIN): $(SRC)
 unit-test: deps
 	$(DOTNET) test tests/CniVeth.UnitTests/CniVeth.UnitTests.csproj -nologo -v q --logger "console;verbosity=minimal"
 
-integration-test: build deps
+# The fault injector (tests/faults) is an LD_PRELOAD library, and the shipped binary is static: the
+# hostile suite's fault sweeps run a dynamically linked build of the same source (out/faults/cniveth;
+# its own intermediate directory, so the two links never overwrite each other).
+FAULTS_BIN := $(OUT)/faults/cniveth
+faults-build: $(FAULTS_BIN)
+
+$(FAULTS_BIN): $(SRC)
+	@mkdir -p $(OUT)/faults
+	$(DOTNET) publish src/CniVeth/CniVeth.csproj -c Release -r linux-x64 -o $(OUT)/faults/publish -nologo -clp:NoSummary \
+	  -p:StaticExecutable=false -p:NativeIntermediateOutputPath=$(CURDIR)/src/CniVeth/obj/faults-native/ 2>&1 | tee $(OUT)/faults/publish.log
+	@if grep -E '(warning|error) (IL|CS)[0-9]+' $(OUT)/faults/publish.log; then echo "publish produced warnings: failing the build" >&2; exit 1; fi
+	@cp $(OUT)/faults/publish/cniveth $(FAULTS_BIN)
+
+integration-test: build faults-build deps
 	bash tests/integration/run.sh
 
 # The VM suites run last: they are the slowest, and the host's own results come first.

@@ -15,6 +15,10 @@ load hostile-helpers
 setup_file() {
   FAULTLIB=$(bash "$TESTS_DIR/../faults/build.sh" "$BATS_FILE_TMPDIR/libfaultinject.so")
   export FAULTLIB
+  # the injector needs the dynamically linked build of the plugin (make faults-build)
+  [ -x "${CNIVETH_FAULTS:-}" ] || { echo "no CNIVETH_FAULTS binary (${CNIVETH_FAULTS:-unset}): make faults-build" >&2; return 1; }
+  cmp -s "$CNIVETH_FAULTS" "$CNIVETH" && { echo "CNIVETH_FAULTS is the static binary itself" >&2; return 1; }
+  readelf -lW "$CNIVETH_FAULTS" | grep -q INTERP || { echo "$CNIVETH_FAULTS is not dynamically linked" >&2; return 1; }
 }
 setup() { hostile_setup; }
 teardown() { hostile_teardown; }
@@ -92,12 +96,14 @@ count_calls() {
   rm -f "$log"
   counting=$(faults_env FAULT_LOG="$log" FAULT_CALL="$kinds" FAULT_NTH=0)
   if [ "$verb" = ADD ]; then
-    wrapped "$counting" run_plugin ADD c1 "$C1" eth0 "$SWEEP_CONF"; assert_status 0
+    faulty "$counting" run_plugin ADD c1 "$C1" eth0 "$SWEEP_CONF"; assert_status 0
     run_plugin DEL c1 "$C1" eth0 "$SWEEP_CONF"; assert_status 0
   else
     run_plugin ADD c1 "$C1" eth0 "$SWEEP_CONF"; assert_status 0
-    wrapped "$counting" run_plugin DEL c1 "$C1" eth0 "$SWEEP_CONF"; assert_status 0
+    faulty "$counting" run_plugin DEL c1 "$C1" eth0 "$SWEEP_CONF"; assert_status 0
   fi
+  # control: an injector that sees no call (a binary LD_PRELOAD cannot reach) would make every sweep vacuous
+  [ -s "$log" ] || fail "the injector saw no store call of the $verb"
   echo "# store calls of one $verb: $(fault_counts "$log" | xargs)" >&3
 }
 
@@ -129,7 +135,7 @@ add_fault_sweep() {
     local e; e=$(errno_for "$errno" "$kind")
     local what="ADD $kind#$n $e"; [ "$repeat" = 0 ] && what="$what and every later one"
     rm -f "$flog"; runs=$((runs + 1))
-    wrapped "$(faults_env FAULT_LOG="$flog" FAULT_CALL="$kind" FAULT_NTH="$n" FAULT_ERRNO="$e" FAULT_REPEAT="$repeat")" \
+    faulty "$(faults_env FAULT_LOG="$flog" FAULT_CALL="$kind" FAULT_NTH="$n" FAULT_ERRNO="$e" FAULT_REPEAT="$repeat")" \
       run --separate-stderr plugin ADD c1 "$C1" eth0 <<<"$SWEEP_CONF"
     if grep -q INJECTED "$flog" 2>/dev/null; then injected=$((injected + 1))
     elif [ "$status" -ne 0 ]; then problems+=("$what: ADD failed before the fault was due (the store is broken): ${output:0:200}"); fi
@@ -185,7 +191,7 @@ report_problems() {
       run_plugin ADD c1 "$C1" eth0 "$SWEEP_CONF"
       [ "$status" -eq 0 ] || { problems+=("$what: the ADD before the DEL failed: ${output:0:200}"); continue; }
       local had; had=$(reservations_of c1)
-      wrapped "$(faults_env FAULT_LOG="$flog" FAULT_CALL="$kind" FAULT_NTH="$n" FAULT_ERRNO="$e")" \
+      faulty "$(faults_env FAULT_LOG="$flog" FAULT_CALL="$kind" FAULT_NTH="$n" FAULT_ERRNO="$e")" \
         run --separate-stderr plugin DEL c1 "$C1" eth0 <<<"$SWEEP_CONF"
       grep -q INJECTED "$flog" 2>/dev/null && injected=$((injected + 1))
       if [ "$status" -eq 0 ]; then
@@ -217,7 +223,8 @@ report_problems() {
   # count: one GC that collects c1 (its reservations; the veth goes with it)
   run_plugin ADD c1 "$C1" eth0 "$SWEEP_CONF"; assert_status 0
   rm -f "$log"
-  wrapped "$(faults_env FAULT_LOG="$log" FAULT_CALL=all FAULT_NTH=0)" run_plugin GC "" "" "" "$gc_conf"; assert_status 0
+  faulty "$(faults_env FAULT_LOG="$log" FAULT_CALL=all FAULT_NTH=0)" run_plugin GC "" "" "" "$gc_conf"; assert_status 0
+  [ -s "$log" ] || fail "the injector saw no store call of the GC"
   echo "# store calls of one GC: $(fault_counts "$log" | xargs)" >&3
   for entry in $(sweep_plan "$log" 1); do
     kind=${entry%:*}; n=${entry##*:}
@@ -226,7 +233,7 @@ report_problems() {
     rm -f "$flog"; runs=$((runs + 1))
     run_plugin ADD c1 "$C1" eth0 "$SWEEP_CONF"
     [ "$status" -eq 0 ] || { problems+=("$what: the ADD before the GC failed: ${output:0:200}"); continue; }
-    wrapped "$(faults_env FAULT_LOG="$flog" FAULT_CALL="$kind" FAULT_NTH="$n" FAULT_ERRNO="$e")" \
+    faulty "$(faults_env FAULT_LOG="$flog" FAULT_CALL="$kind" FAULT_NTH="$n" FAULT_ERRNO="$e")" \
       run --separate-stderr plugin GC "" "" "" <<<"$gc_conf"
     grep -q INJECTED "$flog" 2>/dev/null && injected=$((injected + 1))
     store_view keep c1

@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CNIVETH="$PWD/out/cniveth"
+export CNIVETH_FAULTS="$PWD/out/faults/cniveth"   # dynamically linked, for LD_PRELOAD (make faults-build)
 export TESTS_DIR="$PWD/tests/integration"
 [ -x "$CNIVETH" ] || { echo "build first: make build" >&2; exit 1; }
 if [ $# -eq 0 ]; then

@@ -23,16 +23,27 @@ internal static class VersionReply
         });
     }
 
+    /// <summary>The request's top-level cniVersion when the whole request is one valid JSON object and its
+    /// last cniVersion key holds a non-empty string; otherwise null. Read with Utf8JsonReader rather than a
+    /// JsonDocument: the document's duplicate-key set seeds System.Text.Json's string hashing from
+    /// RandomNumberGenerator, i.e. OpenSSL, which a static executable cannot load.</summary>
     private static string? RequestedVersion(byte[]? request)
     {
         if (request is null || request.Length == 0) return null;
         try
         {
-            using var doc = JsonDocument.Parse(request);
-            return doc.RootElement.ValueKind == JsonValueKind.Object
-                && doc.RootElement.TryGetProperty("cniVersion", out var v)
-                && v.ValueKind == JsonValueKind.String && v.GetString() is { Length: > 0 } s
-                ? s : null;
+            var reader = new Utf8JsonReader(request);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return null;
+            string? version = null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                bool isVersion = reader.ValueTextEquals("cniVersion"u8);
+                reader.Read();
+                if (isVersion) version = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                else reader.Skip();
+            }
+            while (reader.Read()) { } // the rest must be valid JSON too (nothing may follow the object)
+            return version is { Length: > 0 } ? version : null;
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {

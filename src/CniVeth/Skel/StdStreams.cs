@@ -1,8 +1,10 @@
 namespace CniVeth.Skel;
 
 /// <summary>
-/// stdin and stdout as plain read(2)/write(2) streams over fds 0 and 1. Not System.Console: it would start
-/// .NET's terminal and signal machinery (a thread and a pipe) on every call. Not FileStream either: on a
+/// stdin, stdout and stderr as plain read(2)/write(2) streams over fds 0, 1 and 2. Not System.Console: it would
+/// start .NET's terminal and signal machinery (a thread and a pipe) on every call, and on a terminal it reads
+/// the terminfo database, looking up the user's home directory through NSS, which a static executable must
+/// not do (see Native/static_glibc.c). Not FileStream either: on a
 /// regular file it reads with pread at offset 0 and writes with pwrite without moving the shared file
 /// offset, so a reply redirected to a file was overwritten by the next writer of that file.
 /// </summary>
@@ -13,12 +15,14 @@ internal static class StdStreams
     /// <summary>Empty when stdin is a terminal: VERSION typed at a shell must not wait for input.</summary>
     public static Stream Stdin() => Interop.Libc.IsATty(0) ? Stream.Null : new FdStream(0, "stdin");
 
-    /// <summary>stderr for diagnostics, opened on the first write: most calls never write to it, and
-    /// System.Console's writer probes the terminal and the encoding when it is created (~1% of an ADD).</summary>
+    /// <summary>stderr for diagnostics (UTF-8, every write goes straight out), its writer made on the first
+    /// write: most calls never write to it.</summary>
     public static TextWriter Stderr() => new LazyStderr();
 
-    /// <summary>One direction of an inherited descriptor; failures are IOExceptions naming the stream and errno.</summary>
-    private sealed class FdStream(int fd, string name) : Stream
+    /// <summary>One direction of an inherited descriptor; failures are IOExceptions naming the stream and errno,
+    /// or with <paramref name="dropWriteErrors"/> (stderr) dropped: a diagnostic that cannot be written (stderr
+    /// closed, or a pipe nobody reads) must not fail the call it describes.</summary>
+    private sealed class FdStream(int fd, string name, bool dropWriteErrors = false) : Stream
     {
         private readonly SafeFd _fd = SafeFd.Borrowed(fd);
 
@@ -48,7 +52,9 @@ internal static class StdStreams
             {
                 nint n = Interop.Libc.Write(_fd, buffer);
                 if (n >= 0) { buffer = buffer[(int)n..]; continue; }
-                if (Errno.Last != Errno.EINTR) throw Failure("writing to");
+                if (Errno.Last == Errno.EINTR) continue;
+                if (dropWriteErrors) return;
+                throw Failure("writing to");
             }
         }
 
@@ -63,7 +69,7 @@ internal static class StdStreams
     {
         private TextWriter? _inner;
 
-        private TextWriter Inner => _inner ??= Console.Error;
+        private TextWriter Inner => _inner ??= new StreamWriter(new FdStream(2, "stderr", dropWriteErrors: true), new System.Text.UTF8Encoding(false)) { AutoFlush = true };
 
         public override System.Text.Encoding Encoding => Inner.Encoding;
         public override void Write(char value) => Inner.Write(value);

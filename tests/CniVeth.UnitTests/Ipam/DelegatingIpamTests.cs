@@ -57,6 +57,32 @@ public class DelegatingIpamTests : IDisposable
         Assert.StartsWith("DEL", File.ReadAllText(Path.Combine(_bin, "env")));
     }
 
+    [Theory]
+    [InlineData("""{"code":11,"msg":"busy","details":"later"}""", 11, "busy", "later")]
+    [InlineData("""{"code":7,"msg":"first","code":11,"msg":"last"}""", 11, "last", "")] // the last key wins, as in JSON readers
+    [InlineData("""{"code":11,"msg":42,"details":{"x":1}}""", 11, "", "")] // a malformed msg does not hide the code
+    [InlineData("""{"code":"11","msg":"busy"}""", 999, "IPAM plugin x failed (exit 1)", null)]
+    [InlineData("""{"code":11.5}""", 999, "IPAM plugin x failed (exit 1)", null)]
+    [InlineData("""{"code":11} trailing""", 999, "IPAM plugin x failed (exit 1)", null)]
+    [InlineData("""[{"code":11}]""", 999, "IPAM plugin x failed (exit 1)", null)]
+    [InlineData("", 999, "IPAM plugin x failed (exit 1)", "")]
+    public void DelegateErrorOutputIsReadAsTheSpecsErrorObject(string output, int code, string msg, string? details)
+    {
+        var e = DelegateResultParser.ParseError(output, "x", 1);
+        Assert.Equal((code, msg, details ?? output), (e.Code, e.Message, e.Details));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("""{"cniVersion":"1.0.0","ips":[]} {}""")]
+    [InlineData("""{"cniVersion":"1.0.0",""")]
+    public void ResultThatIsNotOneJsonValueIsADecodeFailure(string output)
+    {
+        var e = Assert.Throws<CniException>(() => DelegateResultParser.ParseResult(output, "x", "1.0.0"));
+        Assert.Equal(ErrorCode.DecodeFailure, e.Code);
+        Assert.StartsWith("cannot parse the result of IPAM plugin x: ", e.Message);
+    }
+
     [Fact]
     public void GarbledFailureIsInternalError()
     {
