@@ -47,3 +47,28 @@ teardown() { basic_teardown; }
         | grep -E '\.so(\.[0-9]+)*"|"/etc/(nsswitch\.conf|passwd|group|hosts|resolv\.conf|ld\.so[^"]*)"|"/usr/(share|lib)/(terminfo|ssl)' || true)
   [ -z "$own" ] || fail "opened shared objects or NSS files: $own"
 }
+
+# The runtime's finalizer thread is never started (src/CniVeth/Native/no_finalizer_thread.c): a call is
+# one thread, unless a delegated IPAM plugin needs Process.Start, whose own threads start normally.
+@test "no call starts a thread of its own; the threads a delegated IPAM plugin needs still start" {
+  local C; new_container C
+  local conf trace="$TEST_TMP/trace"
+  conf=$(bridge_conf 1.1.0)
+  local PLUGIN_WRAPPER="/usr/bin/strace -f -qq -e trace=clone,clone3,vfork,fork,prctl -o $trace"
+  run_plugin VERSION "" "" "" "$conf"; assert_status 0
+  [ ! -s "$trace" ] || fail "VERSION started a thread or named one: $(cat "$trace")"
+  run_plugin ADD c1 "$C" eth0 "$conf"; assert_status 0
+  local prev=$output
+  [ ! -s "$trace" ] || fail "ADD started a thread or named one: $(cat "$trace")"
+  run_plugin CHECK c1 "$C" eth0 "$(jq -c --argjson r "$prev" '.prevResult = $r' <<<"$conf")"; assert_status 0
+  [ ! -s "$trace" ] || fail "CHECK started a thread or named one: $(cat "$trace")"
+  run_plugin DEL c1 "$C" eth0 "$conf"; assert_status 0
+  [ ! -s "$trace" ] || fail "DEL started a thread or named one: $(cat "$trace")"
+  # control: the trace sees threads, and only the runtime's first one is left out
+  local delegated
+  delegated=$(jq -c '.ipam = {"type":"static","addresses":[{"address":"10.99.0.77/24"}]} | .cniVersion = "1.0.0"' <<<"$conf")
+  run_plugin ADD c2 "$C" eth1 "$delegated"; assert_status 0
+  grep -q 'CLONE_THREAD' "$trace" || fail "a delegated IPAM plugin ran without the threads Process.Start starts: $(cat "$trace")"
+  if grep -q '\.NET Finalizer' "$trace"; then fail "the finalizer thread started: $(grep -m3 'NET Finalizer' "$trace")"; fi
+  run_plugin DEL c2 "$C" eth1 "$delegated"; assert_status 0
+}

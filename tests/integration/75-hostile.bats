@@ -687,6 +687,29 @@ full_stdout() { plugin "$@" >/dev/full; }
   report_problems
 }
 
+@test "ADD, CHECK, GC and DEL over 3,000 reservations of other containers stay within 24 open descriptors" {
+  # Every descriptor is closed by its owner, none left for a finalizer (the plugin runs none: see
+  # src/CniVeth/Native/no_finalizer_thread.c); the store's first call here rebuilds its index from all
+  # 3,000 files, and GC releases them all.
+  cniveth_only "the limit is about cniveth's own descriptors"
+  local conf i; conf=$(hconf '' '[[{"subnet":"10.98.0.0/16"}]]')
+  mkdir -p "$NET_DIR"
+  for i in $(seq 0 2999); do printf 'old%s\r\neth0' "$i" >"$NET_DIR/10.98.$((i / 250 + 1)).$((i % 250 + 1))"; done
+  new_container C1
+  local lim="/usr/bin/prlimit --nofile=24"
+  wrapped "$lim" run_plugin ADD c1 "$C1" eth0 "$conf"; assert_status 0
+  local prev=$output
+  wrapped "$lim" run_plugin CHECK c1 "$C1" eth0 "$(with_prev "$conf" "$prev")"; assert_status 0
+  wrapped "$lim" run_plugin GC "" "" "" "$(jq -c '.["cni.dev/valid-attachments"] = [{"containerID":"c1","ifname":"eth0"}] | .cniVersion = "1.1.0"' <<<"$conf")"
+  assert_status 0
+  [ "$(reservations "$NET" | wc -l)" -eq 1 ] || fail "GC left $(reservations "$NET" | wc -l) reservations, expected c1's alone"
+  wrapped "$lim" run_plugin DEL c1 "$C1" eth0 "$conf"; assert_status 0
+  [ -z "$(reservations "$NET")" ] || fail "DEL left $(reservations "$NET")"
+  # control: the limit reaches the plugin (with 4 descriptors it cannot open its store or sockets)
+  wrapped "/usr/bin/prlimit --nofile=4" run_plugin ADD c2 "$C1" eth0 "$conf"
+  assert_one_cni_error
+}
+
 # ================================================================================================
 # Finding 7: valid inputs the reference accepts.
 # ================================================================================================
