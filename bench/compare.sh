@@ -29,7 +29,11 @@ for s in $specs floor=$WORK/floor; do
   echo "{\"cniVersion\":\"1.0.0\",\"name\":\"cmp\",\"type\":\"$t\",\"bridge\":\"cni0\",\"isGateway\":true,\"ipam\":{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"10.88.0.0/16\"}]],\"routes\":[{\"dst\":\"0.0.0.0/0\"}],\"dataDir\":\"$D/data-$l\"}}" > $D/$l.json
 done
 ip -n h-floor link add cni0 type bridge; ip -n h-floor addr add 10.88.0.1/16 dev cni0; ip -n h-floor link set cni0 up
-for cmd in VERSION ADD DEL; do for i in $(seq 0 $N); do for l in $labels; do
+# The order rotates with i, as in make bench: a call right after a DEL meets that DEL'"'"'s deferred kernel
+# work (RCU callbacks, the freed veth), which put up to 2-3 ms on the DEL p50 of whichever build came second.
+set -- $labels; nl=$#
+for cmd in VERSION ADD DEL; do for i in $(seq 0 $N); do for k in $(seq 0 $((nl - 1))); do
+  set -- $labels; shift $(( (i + k) % nl )); l=$1
   exe=$(cut -d= -f2- $D/exe-$l)
   extra=-; [ $l = floor ] && extra="FLOOR_BRIDGE=cni0,FLOOR_HOSTIF=vf$i,FLOOR_ADDR=10.88.$(( (i + 2) / 256 )).$(( (i + 2) % 256 ))/16,FLOOR_GW=10.88.0.1"
   printf "0\t%s\t%s\t%s\tc%s\t/run/netns/%s-%s\teth0\t%s\t/run/netns/h-%s\t%s\t-\t-\t%s\n" \
