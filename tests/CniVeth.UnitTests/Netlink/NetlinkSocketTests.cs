@@ -13,6 +13,9 @@ public partial class NetlinkSocketTests
     [LibraryImport("libc", SetLastError = true)]
     private static unsafe partial int socketpair(int domain, int type, int protocol, int* fds);
 
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int shutdown(int fd, int how);
+
     private const ushort RTM_GETLINK = 18, RTM_NEWLINK = 16;
 
     /// <summary>The fake kernel: for each datagram it receives, <paramref name="answer"/> returns the datagrams to send back.</summary>
@@ -42,7 +45,15 @@ public partial class NetlinkSocketTests
             _thread.Start();
         }
 
-        public void Dispose() => _end.Dispose();
+        /// <summary>Stops the thread before the descriptor is closed. Closing it under the thread's recv() let
+        /// the thread, once back in its loop, read whatever socket the next test got under the same number
+        /// and answer that test's requests with this test's replies: a CI run hung on it.</summary>
+        public void Dispose()
+        {
+            shutdown(_end.Fd, 2 /* SHUT_RDWR: a blocked recv() returns 0 */);
+            _thread.Join();
+            _end.Dispose();
+        }
     }
 
     private static unsafe (NetlinkSocket Socket, SafeFd KernelEnd) Pair()
