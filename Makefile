@@ -25,12 +25,18 @@ deps:
 
 build: $(BIN)
 
+# $(call publish,DIR,EXTRA MSBUILD ARGS): NativeAOT publish to DIR/publish; any trim/AOT warning fails it,
+# and so does glibc's link-time warning for an entry point that loads shared objects (answer it in
+# Native/static_glibc.c).
+define publish
+	@mkdir -p $(1)
+	$(DOTNET) publish src/CniVeth/CniVeth.csproj -c Release -r linux-x64 -o $(1)/publish -nologo -clp:NoSummary $(2) 2>&1 | tee $(1)/publish.log
+	@if grep -E '(warning|error) (IL|CS)[0-9]+' $(1)/publish.log; then echo "publish produced warnings: failing the build" >&2; exit 1; fi
+	@if grep -E 'in statically linked applications requires at runtime' $(1)/publish.log; then echo "static link warnings: failing the build" >&2; exit 1; fi
+endef
+
 $(BIN): $(SRC)
-	@mkdir -p $(OUT)
-	$(DOTNET) publish src/CniVeth/CniVeth.csproj -c Release -r linux-x64 -o $(OUT)/publish -nologo -clp:NoSummary 2>&1 | tee $(OUT)/publish.log
-	@if grep -E '(warning|error) (IL|CS)[0-9]+' $(OUT)/publish.log; then echo "publish produced warnings: failing the build" >&2; exit 1; fi
-	@# glibc's link-time warning for an entry point that loads shared objects: answer it in Native/static_glibc.c
-	@if grep -E 'in statically linked applications requires at runtime' $(OUT)/publish.log; then echo "static link warnings: failing the build" >&2; exit 1; fi
+	$(call publish,$(OUT))
 	@cp $(OUT)/publish/cniveth $(BIN)
 	@ln -sf cniveth $(OUT)/host-local
 	@ls -l $(BIN)
@@ -48,10 +54,7 @@ FAULTS_BIN := $(OUT)/faults/cniveth
 faults-build: $(FAULTS_BIN)
 
 $(FAULTS_BIN): $(SRC)
-	@mkdir -p $(OUT)/faults
-	$(DOTNET) publish src/CniVeth/CniVeth.csproj -c Release -r linux-x64 -o $(OUT)/faults/publish -nologo -clp:NoSummary \
-	  -p:StaticExecutable=false -p:NativeIntermediateOutputPath=$(CURDIR)/src/CniVeth/obj/faults-native/ 2>&1 | tee $(OUT)/faults/publish.log
-	@if grep -E '(warning|error) (IL|CS)[0-9]+' $(OUT)/faults/publish.log; then echo "publish produced warnings: failing the build" >&2; exit 1; fi
+	$(call publish,$(OUT)/faults,-p:StaticExecutable=false -p:NativeIntermediateOutputPath=$(CURDIR)/src/CniVeth/obj/faults-native/)
 	@cp $(OUT)/faults/publish/cniveth $(FAULTS_BIN)
 
 integration-test: build faults-build deps

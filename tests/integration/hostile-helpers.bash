@@ -119,7 +119,7 @@ faults_env() { echo "/usr/bin/env LD_PRELOAD=$FAULTLIB FAULT_PATH=$DATA_DIR $*";
 
 # faulty WORDS CMD...: like `wrapped`, with the plugin's dynamically linked build (CNIVETH_FAULTS, the same
 # source as the shipped static binary, which LD_PRELOAD cannot reach).
-faulty() { local w=$1; shift; PLUGIN="$CNIVETH_FAULTS" PLUGIN_WRAPPER="$BASE_WRAPPER $w" "$@"; }
+faulty() { PLUGIN="$CNIVETH_FAULTS" wrapped "$@"; }
 
 # fault_counts LOG: "kind count" per kind of call the log saw.
 fault_counts() { cut -f1 "$1" | sort | uniq -c | awk '{print $2, $1}'; }
