@@ -216,6 +216,30 @@ fast_dad() { in_ns "$1" sysctl -qw net.ipv6.conf.default.router_solicitation_del
   in_ns "$C2" ping -c1 -W2 10.99.0.2 >/dev/null || fail "c2 cannot ping c1"
 }
 
+# Forwarding is read over netlink (RTM_GETNETCONF): a /proc/sys lookup costs a walk over one dentry per
+# network namespace that looked up the same directory (5 ms per ADD with 3,000 namespaces, BENCHMARKS.md).
+@test "isGateway with forwarding already on: ADD reads it over netlink and opens neither forwarding sysctl" {
+  new_container C1; new_container C2
+  local conf trace="$TEST_TMP/trace"
+  conf=$(oconf '"isGateway":true' "$(dual)")
+  local PLUGIN_WRAPPER="/usr/bin/strace -f -qq -e trace=open,openat,openat2 -o $trace"
+  # control: in this fresh host namespace forwarding is off, so the first ADD turns it on through
+  # /proc/sys (the only way to write it), and the trace shows those opens
+  [ "$(in_host cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding | xargs)" = "0 0" ] ||
+    fail "precondition: forwarding already on in a fresh namespace"
+  add c1 "$C1" "$conf"
+  grep -q '"/proc/sys/net/ipv4/ip_forward"' "$trace" || fail "the first ADD did not open ip_forward: $(grep /proc/sys "$trace")"
+  grep -q '"/proc/sys/net/ipv6/conf/all/forwarding"' "$trace" || fail "the first ADD did not open conf/all/forwarding"
+  [ "$(in_host cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding | xargs)" = "1 1" ] ||
+    fail "forwarding not turned on"
+  add c2 "$C2" "$conf"
+  grep -q '/proc/sys/' "$trace" || fail "the trace of the second ADD saw no /proc/sys open at all (broken trace?)"
+  ! grep -E '"/proc/sys/net/(ipv4/ip_forward|ipv6/conf/all/forwarding)"' "$trace" ||
+    fail "the second ADD opened a forwarding sysctl although netlink reports it on"
+  [ "$(in_host cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding | xargs)" = "1 1" ] ||
+    fail "forwarding changed"
+}
+
 @test "without enabledad the IPv6 address is usable at once (never tentative)" {
   new_container C1
   add c1 "$C1" "$(oconf '"isGateway":true' "$(v6)")"

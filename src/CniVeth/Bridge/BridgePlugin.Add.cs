@@ -72,7 +72,7 @@ internal sealed partial class BridgePlugin
             // Shared host settings last: nothing after them can fail but their own checks.
             LinkInfo? vlanGateway = VlanGateway.Wanted(conf) ? VlanGateway.Ensure(host, conf, bridge, rollback) : null;
             AddGatewayAddresses(host, conf, vlanGateway ?? bridge, bridge, plan, rollback);
-            if (plan.BridgeAddresses.Count > 0) Forwarding.Enable(plan.BridgeAddresses, rollback);
+            if (plan.BridgeAddresses.Count > 0) Forwarding.Enable(host, plan.BridgeAddresses, rollback);
             rollback.Clear();
             return BuildResult(conf, req, bridge, finalHost, peer, vlanGateway, plan, ipamResult);
         }

@@ -1,4 +1,5 @@
 using CniVeth.Namespaces;
+using CniVeth.Netlink.Route;
 using CniVeth.Values;
 
 namespace CniVeth.Bridge;
@@ -7,14 +8,17 @@ namespace CniVeth.Bridge;
 /// value this ADD turned on is turned off again by the rollback.</summary>
 internal static class Forwarding
 {
-    public static void Enable(IReadOnlyList<CidrAddress> gateways, Rollback rollback)
+    public static void Enable(RouteClient host, IReadOnlyList<CidrAddress> gateways, Rollback rollback)
     {
-        if (gateways.Any(g => g.IsIPv4)) Turn("net/ipv4/ip_forward", rollback);
-        if (gateways.Any(g => !g.IsIPv4)) Turn("net/ipv6/conf/all/forwarding", rollback);
+        if (gateways.Any(g => g.IsIPv4)) Turn(host, Rtnl.AF_INET, "net/ipv4/ip_forward", rollback);
+        if (gateways.Any(g => !g.IsIPv4)) Turn(host, Rtnl.AF_INET6, "net/ipv6/conf/all/forwarding", rollback);
     }
 
-    private static void Turn(string key, Rollback rollback)
+    private static void Turn(RouteClient host, byte family, string key, Rollback rollback)
     {
+        // On at every ADD but a node's first: netlink answers that without a /proc/sys lookup, whose cost
+        // grows with the number of network namespaces on the node (see RouteClient.GetForwarding).
+        if (host.GetForwarding(family) == 1) return;
         string? before = Sysctl.Read(key);
         if (before == "1") return;
         Sysctl.Write(key, "1");

@@ -40,6 +40,18 @@ internal sealed class RouteClient(NetlinkSocket socket) : IDisposable
         return reply is null ? null : LinkInfo.Parse(reply);
     }
 
+    /// <summary>The namespace-wide forwarding switch of a family (net.ipv4.ip_forward,
+    /// net.ipv6.conf.all.forwarding); null when the kernel does not report it (IPv6 off at boot).
+    /// Read over netlink, not /proc/sys: a /proc/sys lookup walks one dentry per network namespace that
+    /// looked up the same directory, 5 ms per ADD with 3,000 namespaces (docs/BENCHMARKS.md, session 6).</summary>
+    public int? GetForwarding(byte family)
+    {
+        RouteRequests.GetNetconfAll(Query(), family);
+        byte[]? reply = socket.Get(_query, $"reading the {(family == Rtnl.AF_INET6 ? "IPv6" : "IPv4")} forwarding setting",
+            Errno.EOPNOTSUPP, Errno.EAFNOSUPPORT);
+        return reply is null ? null : NetconfInfo.Parse(reply).Forwarding;
+    }
+
     public List<LinkInfo> DumpLinks()
     {
         RouteRequests.DumpLinks(Query());

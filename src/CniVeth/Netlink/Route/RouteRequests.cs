@@ -21,6 +21,12 @@ internal static class RouteRequests
          .U32(Rtnl.IFLA_EXT_MASK, Rtnl.RTEXT_FILTER_BRVLAN).EndMessage();
     }
 
+    /// <summary>A family's namespace-wide settings (RTM_GETNETCONF for NETCONFA_IFINDEX_ALL: what
+    /// net.ipv4.ip_forward and net.ipv6.conf.all.* hold).</summary>
+    public static void GetNetconfAll(NetlinkMessageBuilder b, byte family) =>
+        b.BeginMessage(Rtnl.RTM_GETNETCONF, 0).Struct(new NetconfMsg { Family = family })
+         .U32(Rtnl.NETCONFA_IFINDEX, unchecked((uint)Rtnl.NETCONFA_IFINDEX_ALL)).EndMessage();
+
     public static void DumpLinks(NetlinkMessageBuilder b) =>
         b.BeginMessage(Rtnl.RTM_GETLINK, Nl.F_DUMP).Struct(new IfInfoMsg()).EndMessage();
 

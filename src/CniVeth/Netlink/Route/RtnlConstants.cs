@@ -8,6 +8,7 @@ internal static class Rtnl
     public const ushort RTM_NEWLINK = 16, RTM_DELLINK = 17, RTM_GETLINK = 18, RTM_SETLINK = 19;
     public const ushort RTM_NEWADDR = 20, RTM_DELADDR = 21, RTM_GETADDR = 22;
     public const ushort RTM_NEWROUTE = 24, RTM_DELROUTE = 25, RTM_GETROUTE = 26;
+    public const ushort RTM_NEWNETCONF = 80, RTM_GETNETCONF = 82;
 
     public const byte AF_UNSPEC = 0, AF_INET = 2, AF_BRIDGE = 7, AF_INET6 = 10;
 
@@ -42,6 +43,19 @@ internal static class Rtnl
     public const ushort RTAX_MTU = 2, RTAX_ADVMSS = 8;
     public const byte RTN_UNICAST = 1, RTPROT_BOOT = 3, RT_SCOPE_UNIVERSE = 0, RT_SCOPE_LINK = 253, RT_SCOPE_HOST = 254;
     public const byte RT_TABLE_MAIN = 254;
+
+    // NETCONFA_* (linux/netconf.h): a family's per-namespace settings, e.g. forwarding
+    public const ushort NETCONFA_IFINDEX = 1, NETCONFA_FORWARDING = 2;
+    public const int NETCONFA_IFINDEX_ALL = -1;
+}
+
+/// <summary>struct netconfmsg: one family byte; the kernel reads attributes from the next 4-byte boundary.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct NetconfMsg
+{
+    public byte Family;
+    public byte Pad1;
+    public ushort Pad2;
 }
 
 [StructLayout(LayoutKind.Sequential)]

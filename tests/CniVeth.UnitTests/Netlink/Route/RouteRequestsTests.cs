@@ -171,4 +171,33 @@ public class RouteRequestsTests
         Assert.Equal("10.1.2.1", r.Gateway!.ToString());
         Assert.Equal(4, r.Oif);
     }
+
+    [Fact]
+    public void ForwardingIsReadWithOneGetNetconfForAllInterfaces()
+    {
+        var b = new NetlinkMessageBuilder();
+        RouteRequests.GetNetconfAll(b, Rtnl.AF_INET);
+        Assert.Equal(
+            "1c000000" + "5200" + "0100" + "00000000" + "00000000" +   // RTM_GETNETCONF, REQUEST (no ACK: the reply answers)
+            "02000000" +                                                // netconfmsg: AF_INET, padded to 4
+            "0800" + "0100" + "ffffffff",                               // NETCONFA_IFINDEX = NETCONFA_IFINDEX_ALL
+            Hex(b.Span));
+    }
+
+    [Theory]
+    // RTM_NEWNETCONF replies as a 6.18 kernel sent them (AF_INET with ip_forward 1, AF_INET6 with forwarding 0)
+    [InlineData("4c0000005000000007000000c67700000200000008000100ffffffff080002000100000008000300000000000800040000000000080008000000000008000500000000000800060000000000", 1)]
+    [InlineData("3c0000005000000007000000c67700000a00000008000100ffffffff0800020000000000080004000000000008000500000000000800060000000000", 0)]
+    // without NETCONFA_FORWARDING: unknown, not off
+    [InlineData("1c0000005000000007000000c67700000200000008000100ffffffff", null)]
+    public void NetconfReplyGivesTheForwardingSwitch(string reply, int? forwarding)
+    {
+        NetconfInfo n = NetconfInfo.Parse(Convert.FromHexString(reply));
+        Assert.Equal(-1, n.Index);
+        Assert.Equal(forwarding, n.Forwarding);
+    }
+
+    [Fact]
+    public void TruncatedNetconfReplyIsANetlinkError() =>
+        Assert.Throws<NetlinkException>(() => NetconfInfo.Parse(Convert.FromHexString("1000000050000000070000000000000002")));
 }
