@@ -18,8 +18,10 @@ internal static class Forwarding
     {
         // On at every ADD but a node's first: netlink answers that without a /proc/sys lookup, whose cost
         // grows with the number of network namespaces on the node (see RouteClient.GetForwarding).
-        if (host.GetForwarding(family) == 1) return;
-        string? before = Sysctl.Read(key);
+        int? now = host.GetForwarding(family);
+        if (now == 1) return;
+        // The value to restore on rollback: netlink's answer, or /proc/sys where the kernel gave none.
+        string? before = now is int v ? v.ToString(System.Globalization.CultureInfo.InvariantCulture) : Sysctl.Read(key);
         if (before == "1") return;
         Sysctl.Write(key, "1");
         if (before is not null) rollback.Add($"sysctl {key}", () => Sysctl.Write(key, before));

@@ -8,7 +8,7 @@ internal static class Rtnl
     public const ushort RTM_NEWLINK = 16, RTM_DELLINK = 17, RTM_GETLINK = 18, RTM_SETLINK = 19;
     public const ushort RTM_NEWADDR = 20, RTM_DELADDR = 21, RTM_GETADDR = 22;
     public const ushort RTM_NEWROUTE = 24, RTM_DELROUTE = 25, RTM_GETROUTE = 26;
-    public const ushort RTM_NEWNETCONF = 80, RTM_GETNETCONF = 82;
+    public const ushort RTM_GETNETCONF = 82;
 
     public const byte AF_UNSPEC = 0, AF_INET = 2, AF_BRIDGE = 7, AF_INET6 = 10;
 
